@@ -1,0 +1,18 @@
+// A schedulable node as the scheduler sees it: capacity plus flat properties for filters.
+
+/** A property value a filter can compare (`cluster='dahu'`, `gpu_count > 0`, `not exotic`). */
+export type PropertyValue = string | number | boolean | null;
+
+export interface NodeInfo {
+  /** Short name, unique in its site (`dahu-1`, or the host name on the embedded default). */
+  uid: string;
+  site: string;
+  cluster: string;
+  /** Cores a job can be given (architecture.nb_cores in the reference). */
+  cores: number;
+  /** Bytes of RAM (main_memory.ram_size in the reference). */
+  memoryBytes: number;
+  gpus: number;
+  /** Flat properties, OAR-style: cluster, nodeset, memnode, gpu_count, exotic, ... */
+  properties: Record<string, PropertyValue>;
+}
