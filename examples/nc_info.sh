@@ -40,7 +40,7 @@ for id in "$@"; do
   for f in $fields; do urls="$urls $url/api/v3/jobs/$id/$f?format=csv-noheader"; done
 done
 # shellcheck disable=SC2086 # word splitting of $urls is intended
-curl -sS --fail-with-body -H "Authorization: $jwt" $urls | sed -e 's/^"\(.*\)"$/\1/' -e 's/""/"/g' |
+curl -sS --fail-with-body --fail-early -H "Authorization: $jwt" $urls | sed -e 's/^"\(.*\)"$/\1/' -e 's/""/"/g' |
   awk '{
     v[NR % 7] = $0
     if (NR % 7 == 0) {

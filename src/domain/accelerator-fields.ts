@@ -87,6 +87,18 @@ export function statusOf(job: Pick<AcceleratorJobInput, "state" | "exitCode">): 
   }
 }
 
+/**
+ * The gridq states whose jobs may show `value` in `STATUS` or `STATUSNC` (a superset: a
+ * `terminated` job is VALID or FAILED by its exit code). Empty when no job can show it.
+ */
+export function statesFor(field: "STATUS" | "STATUSNC", value: string): JobState[] {
+  const all: JobState[] = ["waiting", "hold", "launching", "running", "terminated", "error"];
+  return all.filter((state) => {
+    const shown = [statusOf({ state, exitCode: 0 }), statusOf({ state, exitCode: 1 })];
+    return shown.some((s) => (field === "STATUS" ? s.status : s.statusnc) === value);
+  });
+}
+
 const two = (n: number): string => String(n).padStart(2, "0");
 
 /** Accelerator's pretty duration: `31s`, `2m05s`, `1h02m`, `3d04h`. Negative counts as 0. */

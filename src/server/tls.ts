@@ -13,9 +13,9 @@ export type TlsMode = (typeof TLS_MODES)[number];
 export interface TlsSettings {
   mode: TlsMode;
   /** `files` mode: PEM paths. `chain` holds the intermediates, appended to the certificate. */
-  cert?: string;
-  key?: string;
-  chain?: string;
+  cert?: string | null;
+  key?: string | null;
+  chain?: string | null;
   /** Extra names (DNS or IP) the self-signed certificate must cover, besides the listen address. */
   names?: readonly string[];
 }
@@ -236,13 +236,18 @@ export interface SecureContextTarget {
 export function reloadCertificates(
   server: SecureContextTarget,
   settings: TlsSettings,
+  log?: { info(o: object, m: string): void; error(o: object, m: string): void },
 ): { ok: true; notAfter: string } | { ok: false; error: string } {
   try {
     const { cert, key } = loadCertificateFiles(settings);
     server.setSecureContext({ cert, key });
-    return { ok: true, notAfter: new X509Certificate(cert).validTo };
+    const notAfter = new X509Certificate(cert).validTo;
+    log?.info({ notAfter, cert: settings.cert }, "tls: certificate reloaded");
+    return { ok: true, notAfter };
   } catch (e) {
-    return { ok: false, error: (e as Error).message };
+    const error = (e as Error).message;
+    log?.error({ error }, "tls: reload failed; the previous certificate stays in use");
+    return { ok: false, error };
   }
 }
 

@@ -14,6 +14,7 @@ import {
   parseSelect,
   prettyDuration,
   sortRows,
+  statesFor,
   statusOf,
   toCsv,
 } from "../../src/domain/accelerator-fields.ts";
@@ -197,4 +198,13 @@ test("csv quotes what needs quoting; csv-noheader drops the header", () => {
   assert.equal(parseFormat(undefined), "json");
   assert.equal(parseFormat("CSV"), "csv");
   assert.throws(() => parseFormat("xml"), /format: 'xml' is not one of json, csv, csv-noheader/);
+});
+
+test("statesFor narrows a status to the gridq states that can show it", () => {
+  assert.deepEqual(statesFor("STATUS", "RUNNING"), ["running"]);
+  assert.deepEqual(statesFor("STATUS", "FAILED"), ["terminated", "error"]);
+  assert.deepEqual(statesFor("STATUS", "VALID"), ["terminated"]);
+  assert.deepEqual(statesFor("STATUSNC", "Running"), ["launching", "running"]);
+  assert.deepEqual(statesFor("STATUSNC", "Queued"), ["waiting"]);
+  assert.deepEqual(statesFor("STATUSNC", "running"), []);
 });
