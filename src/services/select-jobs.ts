@@ -150,3 +150,9 @@ export async function selectJobs(deps: ServiceDeps, site: string, input: SelectJ
 export function submittedEnvelope(job: JobRecord): Envelope {
   return buildEnvelope("SUBMIT jobs", ["ID", "IDINT"], [[formatJobId(job.id), job.id]]);
 }
+
+/** What a forget answers: the id and the status the job had. */
+export function forgottenEnvelope(job: JobRecord): Envelope {
+  const f = acceleratorFields(job, job.stoppedAt ?? job.submittedAt);
+  return buildEnvelope(`FORGET jobs WHERE idint==${job.id}`, ["ID", "STATUS"], [[f.ID, f.STATUS]]);
+}

@@ -4,8 +4,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { type Envelope, parseFormat, parseJobId, toCsv } from "../../domain/accelerator-fields.ts";
 import { GridqError } from "../../domain/errors.ts";
 import { cancelJob } from "../../services/cancel-job.ts";
-import { getJob } from "../../services/query-jobs.ts";
+import { forgetJob } from "../../services/forget-job.ts";
 import {
+  forgottenEnvelope,
   jobFieldsOf,
   type SelectJobsInput,
   selectJobs,
@@ -183,7 +184,7 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
     actorOf(req);
     const p = req.params as { id: string; "*"?: string };
     const field = p["*"];
-    if (field !== undefined && field.includes("/")) {
+    if (field?.includes("/")) {
       throw new GridqError("GRIDQ_NOT_FOUND", `no such REST v3 resource: jobs/${p.id}/${field}`);
     }
     return sendEnvelope(reply, (req.query as Query).format, await jobFieldsOf(deps, site, p.id, field));
@@ -251,19 +252,10 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
     );
   });
 
-  // Forget: remove a finished job from the queue's view, as `nc forget`.
+  // Forget: remove a finished job from the queue, as `nc forget`.
   app.delete("/jobs/:id", { schema: { hide: true } }, async (req, reply) => {
-    const actor = actorOf(req);
     const id = parseJobId((req.params as { id: string }).id);
-    const job = await getJob(deps, site, id);
-    if (job.user !== actor.name && !actor.admin) {
-      throw new GridqError(
-        "GRIDQ_FORBIDDEN",
-        `job ${id} belongs to ${job.user}: only its owner or an admin may forget it`,
-      );
-    }
-    throw new GridqError("GRIDQ_CONFLICT", `forgetting jobs is not available yet (job ${id}, ${job.state})`);
-    // biome-ignore lint/correctness/noUnreachable: kept until the store can delete jobs
-    return reply;
+    const job = await forgetJob(deps, actorOf(req), site, id);
+    return sendEnvelope(reply, (req.query as Query).format, forgottenEnvelope(job));
   });
 }
