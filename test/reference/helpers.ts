@@ -21,6 +21,8 @@ export const HEAD_COMMIT = "e16164aca1aaddd62f729ef33b7698343e9de111";
 export interface TempRepo {
   dir: string;
   git: (...args: string[]) => string;
+  /** Runs git with extra environment (e.g. GIT_COMMITTER_DATE). */
+  gitWith: (env: Record<string, string>, ...args: string[]) => string;
   cleanup: () => void;
 }
 
@@ -34,8 +36,15 @@ const GIT_ENV = {
 };
 
 function runner(dir: string) {
-  return (...args: string[]) =>
-    execFileSync("git", ["-C", dir, ...args], { encoding: "utf8", env: GIT_ENV, maxBuffer: 64 << 20 }).trim();
+  return (...args: string[]) => runWith(dir, {}, args);
+}
+
+function runWith(dir: string, env: Record<string, string>, args: string[]): string {
+  return execFileSync("git", ["-C", dir, ...args], {
+    encoding: "utf8",
+    env: { ...GIT_ENV, ...env },
+    maxBuffer: 64 << 20,
+  }).trim();
 }
 
 /** Clones the 3-site bundle into a fresh temp folder (removed by cleanup). */
@@ -44,7 +53,12 @@ export function cloneRefdata(): TempRepo {
   const root = mkdtempSync(join(tmpdir(), "gridq-ref-"));
   const dir = join(root, "ref");
   execFileSync("git", ["clone", "--quiet", "-b", "main", BUNDLE, dir], { env: GIT_ENV });
-  return { dir, git: runner(dir), cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  return {
+    dir,
+    git: runner(dir),
+    gitWith: (env, ...args) => runWith(dir, env, args),
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
 }
 
 /** An empty repository on branch main, in a fresh temp folder. */
@@ -52,7 +66,12 @@ export function emptyRepo(): TempRepo {
   const root = mkdtempSync(join(tmpdir(), "gridq-ref-"));
   const dir = join(root, "repo");
   execFileSync("git", ["init", "--quiet", "--initial-branch=main", dir], { env: GIT_ENV });
-  return { dir, git: runner(dir), cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  return {
+    dir,
+    git: runner(dir),
+    gitWith: (env, ...args) => runWith(dir, env, args),
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
 }
 
 /** A Fastify app serving the reference routes only. */
