@@ -1,6 +1,7 @@
 // The reference at any commit: resolves selectors (branch, version, timestamp, date) and builds bodies.
 
 import { GridqError } from "../domain/errors.ts";
+import { BoundedMap } from "./bounded-map.ts";
 import type { Tree, TreeEntry } from "./git-objects.ts";
 import { type Chain, GitRepository } from "./git-repository.ts";
 import { PathHistories } from "./path-history.ts";
@@ -71,6 +72,8 @@ export class ReferenceReader {
   readonly #histories: PathHistories;
   readonly #branch: string | undefined;
   readonly #extras: ExtraLinks;
+  /** Built representations by (selected commit, path, base, deep): a commit's content never changes. */
+  readonly #built = new BoundedMap<string, Promise<Representation>>(5000);
 
   constructor(dir: string, options: ReferenceOptions = {}) {
     this.repo = new GitRepository(dir, { refreshIntervalMs: options.refreshIntervalMs });
@@ -129,11 +132,23 @@ export class ReferenceReader {
   }
 
   /** The item or collection at `segments` (below the prefix), plain or `deep`. */
-  async read(
+  read(segments: readonly string[], at: ResolvedCommit, base: string, deep = false): Promise<Representation> {
+    const key = `${at.commit}\0${deep ? 1 : 0}\0${base}\0${segments.join("/")}`;
+    let p = this.#built.get(key);
+    if (!p) {
+      p = this.#read(segments, at, base, deep);
+      this.#built.set(key, p);
+      // Why: a failure (404, unreadable object) is not cached; the next request tries again.
+      p.catch(() => this.#built.delete(key));
+    }
+    return p;
+  }
+
+  async #read(
     segments: readonly string[],
     at: ResolvedCommit,
     base: string,
-    deep = false,
+    deep: boolean,
   ): Promise<Representation> {
     const loc = await this.#locate(at.commit, segments);
     const version = await this.#histories.lastChange(at.chain, loc.track);
