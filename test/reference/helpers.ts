@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
+import { errorsPlugin } from "../../src/server/plugins/errors.ts";
 import { type ReferenceRoutesOptions, referenceRoutes } from "../../src/server/routes/reference.ts";
 
 const BUNDLE_CANDIDATES = [
@@ -74,9 +75,10 @@ export function emptyRepo(): TempRepo {
   };
 }
 
-/** A Fastify app serving the reference routes only. */
+/** A Fastify app serving the reference routes only, with the app's real error handler. */
 export async function referenceApp(options: ReferenceRoutesOptions): Promise<FastifyInstance> {
   const app = Fastify();
+  await app.register(errorsPlugin);
   await app.register(referenceRoutes, options);
   await app.ready();
   return app;

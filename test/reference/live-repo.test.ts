@@ -5,6 +5,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import type { FastifyInstance } from "fastify";
+import { createReferenceNodeDirectory } from "../../src/reference/reference-node-directory.ts";
 import { ReferenceReader } from "../../src/reference/reference-reader.ts";
 import { listSiteNodes, listSites } from "../../src/reference/site-nodes.ts";
 import { emptyRepo, referenceApp, type TempRepo } from "./helpers.ts";
@@ -189,5 +190,27 @@ test("a throttled reader sees a new commit within its refresh interval", async (
   } finally {
     await slowApp.close();
     await slow.close();
+  }
+});
+
+test("the node directory follows new commits", async () => {
+  const changes: string[] = [];
+  const directory = await createReferenceNodeDirectory(reader, {
+    refreshIntervalMs: 0,
+    onChange: (c) => changes.push(c),
+  });
+  try {
+    assert.deepEqual(directory.sites(), ["alpha"]);
+    const before3 = directory.nodes("alpha").length;
+    assert.equal(await directory.refresh(), false);
+    write(`${P}/sites/alpha/clusters/c1/nodes/c1-5.json`, node("c1-5", 2));
+    const head = commit("add c1-5", "2024-04-01T00:00:00Z");
+    assert.equal(await directory.refresh(), true);
+    assert.equal(directory.commit(), head);
+    assert.deepEqual(changes, [head]);
+    assert.equal(directory.nodes("alpha").length, before3 + 1);
+    assert.deepEqual(directory.nodes("omega"), []);
+  } finally {
+    directory.close();
   }
 });
