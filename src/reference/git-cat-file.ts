@@ -58,7 +58,10 @@ export class GitCatFile {
     this.#closed = true;
     const proc = this.#proc;
     this.#proc = null;
-    if (!proc) return;
+    if (!proc) {
+      this.#failAll(new GridqError("GRIDQ_UNAVAILABLE", "The repository reader was closed."));
+      return;
+    }
     const exited = new Promise<void>((resolve) => {
       if (proc.exitCode !== null || proc.signalCode !== null) resolve();
       else proc.once("exit", () => resolve());
@@ -87,20 +90,28 @@ export class GitCatFile {
     });
     this.#proc = proc;
     this.#buf = Buffer.alloc(0);
-    proc.stdout.on("data", (chunk: Buffer) => this.#onData(chunk));
+    // Why: events of a process that was replaced must not touch the current one's queue.
+    proc.stdout.on("data", (chunk: Buffer) => {
+      if (this.#proc === proc) this.#onData(chunk);
+    });
     proc.stderr.on("data", () => {});
     proc.stdin.on("error", () => {});
-    proc.on("error", (e) => this.#onExit(e));
-    proc.on("exit", () => this.#onExit(null));
+    proc.on("error", (e) => this.#onExit(proc, e));
+    proc.on("exit", () => this.#onExit(proc, null));
   }
 
-  #onExit(e: Error | null): void {
-    if (this.#proc && (this.#proc.exitCode !== null || this.#proc.signalCode !== null || e))
-      this.#proc = null;
+  #onExit(proc: ChildProcessWithoutNullStreams, e: Error | null): void {
+    if (this.#proc !== proc) return;
+    this.#proc = null;
     // Why: a crashed git must not leave callers hanging; the next read starts a fresh process.
     this.#failAll(
       new GridqError("GRIDQ_UNAVAILABLE", `The repository reader stopped${e ? `: ${e.message}` : ""}.`),
     );
+  }
+
+  /** The running git process id, if any (for tests and diagnostics). */
+  get pid(): number | undefined {
+    return this.#proc?.pid;
   }
 
   #failAll(err: Error): void {

@@ -54,8 +54,8 @@ export class GitRepository {
     this.gitDir = findGitDir(dir);
     this.#git = new GitCatFile(this.gitDir);
     this.#refreshMs = options.refreshIntervalMs ?? 1000;
-    this.#trees = new BoundedMap(options.maxTrees ?? 200_000);
-    this.#blobs = new BoundedMap(options.maxBlobs ?? 20_000);
+    this.#trees = new BoundedMap(options.maxTrees ?? 100_000);
+    this.#blobs = new BoundedMap(options.maxBlobs ?? 4_000);
   }
 
   close(): Promise<void> {

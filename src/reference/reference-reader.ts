@@ -137,6 +137,8 @@ export class ReferenceReader {
     let p = this.#built.get(key);
     if (!p) {
       p = this.#read(segments, at, base, deep);
+      // Why: deep views can be megabytes; they are rebuilt from cached blobs rather than kept.
+      if (deep) return p;
       this.#built.set(key, p);
       // Why: a failure (404, unreadable object) is not cached; the next request tries again.
       p.catch(() => this.#built.delete(key));

@@ -36,6 +36,7 @@ const CACHE_SHORT = "max-age=60, public, must-revalidate, proxy-revalidate, s-ma
 const CACHE_PINNED = "max-age=2592000, public";
 const CACHE_VERSIONS = "max-age=60, public";
 const ALLOW = "GET, HEAD";
+const MAX_CACHED_BODY = 256 * 1024;
 const OTHER_METHODS = ["POST", "PUT", "PATCH", "DELETE"] as const;
 const CONTENT_TYPE = {
   [MEDIA.json]: "application/json; charset=utf-8",
@@ -67,7 +68,8 @@ export const referenceRoutes: FastifyPluginAsync<ReferenceRoutesOptions> = async
     if (!r) {
       const body = pretty ? `${JSON.stringify(rep.body, null, 2)}\n` : JSON.stringify(rep.body);
       r = { body, etag: `"${createHash("sha1").update(media).update(body).digest("base64url")}"` };
-      rendered.set(key, r);
+      // Why: bound memory by bytes too: large (deep) bodies are not kept.
+      if (body.length <= MAX_CACHED_BODY) rendered.set(key, r);
     }
     return r;
   };
