@@ -37,6 +37,15 @@ const CACHE_PINNED = "max-age=2592000, public";
 const CACHE_VERSIONS = "max-age=60, public";
 const ALLOW = "GET, HEAD";
 const MAX_CACHED_BODY = 256 * 1024;
+/** OpenAPI notes (read by @fastify/swagger when the app has it; Fastify itself ignores them). */
+const DOC = {
+  tags: ["reference"],
+  summary: "Reference API: any item, collection or versions of the platform description",
+  description:
+    "Paths map to the git tree under the reference prefix: /sites, /sites/{site}, /sites/{site}/clusters/{cluster}/nodes/{node}... " +
+    "Add /versions, /versions/{sha} or /versions/latest to any resource. Query: version, timestamp, date, branch, deep, pretty, offset, limit.",
+} as const;
+const HIDDEN = { hide: true } as const;
 const OTHER_METHODS = ["POST", "PUT", "PATCH", "DELETE"] as const;
 const CONTENT_TYPE = {
   [MEDIA.json]: "application/json; charset=utf-8",
@@ -95,7 +104,7 @@ export const referenceRoutes: FastifyPluginAsync<ReferenceRoutesOptions> = async
       const rep: Representation = { kind: "collection", body, version: "", time: 0, key: "entry-point" };
       return send(req, reply, rep, false, render, CACHE_VERSIONS, false);
     });
-    app.route({ method: [...OTHER_METHODS], url: "/", config, handler: methodNotAllowed });
+    app.route({ method: [...OTHER_METHODS], url: "/", config, schema: HIDDEN, handler: methodNotAllowed });
   }
 
   for (const v of versions) {
@@ -103,8 +112,8 @@ export const referenceRoutes: FastifyPluginAsync<ReferenceRoutesOptions> = async
     const handler = async (req: FastifyRequest, reply: FastifyReply) =>
       handle(req, reply, base, reader, render);
     for (const url of [base, `${base}/*`]) {
-      app.get(url, { config }, handler);
-      app.route({ method: [...OTHER_METHODS], url, config, handler: methodNotAllowed });
+      app.get(url, { config, schema: DOC }, handler);
+      app.route({ method: [...OTHER_METHODS], url, config, schema: HIDDEN, handler: methodNotAllowed });
     }
   }
 };
