@@ -1,9 +1,9 @@
 // Benchmark of the reference API on the 3-site history, each figure next to plain `git` doing the same read.
-// Run: node bench/reference.ts [--seconds 5] [--connections 16]   (prints figures; never part of the test run)
+// Run: node bench/reference.ts [--seconds 5] [--connections 8]   (prints figures; never part of the test run)
 
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import Fastify from "fastify";
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
   );
 
   // Head node: server-side p50 and throughput with keep-alive.
-  const connections = Number(process.argv[process.argv.indexOf("--connections") + 1]) || 16;
+  const connections = Number(process.argv[process.argv.indexOf("--connections") + 1]) || 8;
   serverTimes.length = 0;
   const headLoad = await runLoad({
     origin,
@@ -199,7 +199,9 @@ async function main(): Promise<void> {
   rmSync(root, { recursive: true, force: true });
 
   console.log(
-    `# reference benchmark, ${new Date().toISOString()}, ${cpus().length} cores (${cpus()[0]?.model}), node ${process.version}`,
+    `# reference benchmark, ${new Date().toISOString()}, ${cpus().length} cores (${cpus()[0]?.model}), node ${process.version}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
   );
   console.log(`# node: ${NODE_PATH}; 2012 node: ${NODE_2012} at ${c2012}; load ${seconds}s per run\n`);
   console.log("| what | gridq | target | plain git, same read |");
