@@ -52,6 +52,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   });
   // Only /3.0 is documented: /stable and /sid serve the same routes.
   app.addHook("onRoute", (route) => {
+    // The API documentation is public, like Grid'5000's /doc.
+    if (route.url.startsWith("/3.0/apidocs")) route.config = { ...(route.config ?? {}), public: true };
     if (!route.url.startsWith("/3.0") && !route.url.startsWith("/api/v3")) {
       route.schema = { ...(route.schema ?? {}), hide: true };
     }
@@ -78,7 +80,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     },
   });
   await app.register(swaggerUi, { routePrefix: "/3.0/apidocs", uiConfig: { docExpansion: "list" } });
-  // The UI's own routes are documentation, readable without credentials.
   await app.register(authPlugin, { auth: services.auth });
 
   app.get("/", { config: { public: true }, schema: { hide: true } }, async () => ({
