@@ -1,6 +1,6 @@
-// One long-lived `git cat-file --batch` process per repository: pipelined object reads, no process per request.
+// One long-lived `git cat-file` process per repository: pipelined object reads, no process per request.
 
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
 import { GridqError } from "../domain/errors.ts";
 
 export interface GitObject {
@@ -17,6 +17,17 @@ interface Pending {
 
 const NL = 0x0a;
 
+let batchCommand: boolean | undefined;
+
+/** `cat-file --batch-command` with `flush` exists since git 2.36; older gits get `--batch`. */
+function supportsBatchCommand(): boolean {
+  if (batchCommand === undefined) {
+    const m = /(\d+)\.(\d+)/.exec(execFileSync("git", ["--version"], { encoding: "utf8" }));
+    batchCommand = !!m && (Number(m[1]) > 2 || (Number(m[1]) === 2 && Number(m[2]) >= 36));
+  }
+  return batchCommand;
+}
+
 /**
  * Reads objects through `git cat-file --batch`. Requests are written in order and answers come back
  * in the same order, so many reads can be in flight at once (pipelining) over one process.
@@ -31,9 +42,12 @@ export class GitCatFile {
   #outgoing: string[] = [];
   #flushScheduled = false;
   #closed = false;
+  readonly #buffered: boolean;
 
-  constructor(gitDir: string) {
+  /** `batchCommand: false` forces plain `--batch` (what gits older than 2.36 get). */
+  constructor(gitDir: string, options: { batchCommand?: boolean } = {}) {
     this.gitDir = gitDir;
+    this.#buffered = options.batchCommand ?? supportsBatchCommand();
   }
 
   /** Reads one object by id or full ref name; null when git says it is missing or ambiguous. */
@@ -44,7 +58,7 @@ export class GitCatFile {
     this.#ensureProcess();
     return new Promise<GitObject | null>((resolve, reject) => {
       this.#queue.push({ resolve, reject });
-      this.#outgoing.push(`${name}\n`);
+      this.#outgoing.push(this.#buffered ? `contents ${name}\n` : `${name}\n`);
       // Why: batching every request of one tick into a single write keeps pipelined reads cheap.
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
@@ -77,6 +91,8 @@ export class GitCatFile {
   #flush(): void {
     this.#flushScheduled = false;
     if (!this.#proc || this.#outgoing.length === 0) return;
+    // Why: with --buffer git writes answers only on `flush`: one write per batch, not per object.
+    if (this.#buffered) this.#outgoing.push("flush\n");
     const text = this.#outgoing.join("");
     this.#outgoing = [];
     this.#proc.stdin.write(text);
@@ -84,7 +100,8 @@ export class GitCatFile {
 
   #ensureProcess(): void {
     if (this.#proc) return;
-    const proc = spawn("git", ["--git-dir", this.gitDir, "cat-file", "--batch"], {
+    const mode = this.#buffered ? ["--batch-command", "--buffer"] : ["--batch"];
+    const proc = spawn("git", ["--git-dir", this.gitDir, "cat-file", ...mode], {
       stdio: ["pipe", "pipe", "pipe"],
       env: { ...process.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" },
     });

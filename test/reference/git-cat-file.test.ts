@@ -25,19 +25,24 @@ before(() => {
 
 after(() => repo?.cleanup());
 
-test("many reads in flight come back in order and intact", async () => {
-  const git = new GitCatFile(join(repo.dir, ".git"));
-  try {
-    const got = await Promise.all(blobs.map((b) => git.read(b.id)));
-    got.forEach((o, i) => {
-      assert.equal(o?.type, "blob");
-      assert.equal(o?.id, blobs[i]!.id);
-      assert.equal(o?.data.toString("utf8"), blobs[i]!.text);
-    });
-  } finally {
-    await git.close();
-  }
-});
+for (const batchCommand of [true, false]) {
+  test(`many reads in flight come back in order and intact (batchCommand: ${batchCommand})`, async () => {
+    const git = new GitCatFile(join(repo.dir, ".git"), { batchCommand });
+    try {
+      const got = await Promise.all(blobs.map((b) => git.read(b.id)));
+      got.forEach((o, i) => {
+        assert.equal(o?.type, "blob");
+        assert.equal(o?.id, blobs[i]!.id);
+        assert.equal(o?.data.toString("utf8"), blobs[i]!.text);
+      });
+      assert.equal(await git.read("0123456789abcdef0123456789abcdef01234567"), null);
+      assert.equal((await git.read("refs/heads/main"))?.type, "commit");
+      assert.equal(await git.read(`${(await git.read("refs/heads/main"))!.id}~1`), null);
+    } finally {
+      await git.close();
+    }
+  });
+}
 
 test("missing, ambiguous-looking and odd names are null, not errors", async () => {
   const git = new GitCatFile(join(repo.dir, ".git"));
