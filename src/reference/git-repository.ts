@@ -47,7 +47,11 @@ export class GitRepository {
   readonly #trees: BoundedMap<string, Tree>;
   readonly #blobs: BoundedMap<string, unknown>;
   readonly #chains = new BoundedMap<string, Chain>(16);
-  readonly #heads = new Map<string, { sha: string | null; at: number; pending?: Promise<string | null> }>();
+  // Why bounded: branch names come from requests (`?branch=`), unknown ones included.
+  readonly #heads = new BoundedMap<
+    string,
+    { sha: string | null; at: number; pending?: Promise<string | null> }
+  >(256);
   #inflightTrees = new Map<string, Promise<Tree>>();
 
   constructor(dir: string, options: GitRepositoryOptions = {}) {

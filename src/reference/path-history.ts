@@ -1,5 +1,6 @@
 // Versions of a path: the commits of a first-parent chain where the path's tree entry changed.
 
+import { BoundedMap } from "./bounded-map.ts";
 import type { Chain, GitRepository } from "./git-repository.ts";
 
 interface History {
@@ -19,7 +20,8 @@ interface History {
  */
 export class PathHistories {
   readonly #repo: GitRepository;
-  readonly #byPath = new Map<string, History>();
+  // Why bounded: `/versions` of any path (even one that never existed) computes a history.
+  readonly #byPath = new BoundedMap<string, History>(20_000);
   readonly #busy = new Map<string, Promise<unknown>>();
 
   constructor(repo: GitRepository) {
