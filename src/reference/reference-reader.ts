@@ -2,6 +2,7 @@
 
 import { GridqError } from "../domain/errors.ts";
 import { BoundedMap } from "./bounded-map.ts";
+import { deepView } from "./deep-view.ts";
 import type { Tree, TreeEntry } from "./git-objects.ts";
 import { type Chain, GitRepository } from "./git-repository.ts";
 import { PathHistories } from "./path-history.ts";
@@ -10,7 +11,6 @@ import {
   DEFAULT_EXTRA_LINKS,
   type ExtraLinks,
   hrefFor,
-  isObject,
   itemBody,
   itemLinks,
   type JsonObject,
@@ -18,6 +18,7 @@ import {
   versionItem,
   versionsBody,
 } from "./representation.ts";
+import { parseDate, parseTimestamp } from "./selector.ts";
 
 export interface ReferenceOptions {
   /** Folder inside the repository that holds the description (default `data/grid5000`). */
@@ -159,7 +160,10 @@ export class ReferenceReader {
     const self = hrefFor(base, segments);
     const key = `${deep ? "deep" : "plain"}\0${version}\0${loc.track.join("/")}\0${base}`;
     if (deep) {
-      const items = await this.#deep(loc, segments);
+      const name = segments[segments.length - 1] ?? this.prefix[this.prefix.length - 1] ?? "";
+      const items = loc.tree
+        ? await deepView(this.repo, loc.tree, loc.track, name)
+        : sortKeysDeep(await this.repo.json(loc.file!.id, loc.track.join("/")));
       const body = collectionBody(
         items as unknown[] | JsonObject,
         version,
@@ -327,37 +331,6 @@ export class ReferenceReader {
       tree,
     };
   }
-
-  async #deep(loc: Located, segments: readonly string[]): Promise<unknown> {
-    if (!loc.tree) return sortKeysDeep(await this.repo.json(loc.file!.id, loc.track.join("/")));
-    return sortKeysDeep(
-      await this.#deepTree(
-        loc.tree,
-        loc.track,
-        segments[segments.length - 1] ?? this.prefix[this.prefix.length - 1] ?? "",
-      ),
-    );
-  }
-
-  /** Folders with sub-folders become objects keyed by name; folders of files only become arrays. */
-  async #deepTree(tree: Tree, path: readonly string[], name: string): Promise<unknown> {
-    const hasSub = tree.entries.some((e) => e.isTree);
-    const own = tree.byName.get(`${name}.json`);
-    const files = tree.entries.filter((e) => !e.isTree && e.name.endsWith(".json") && e !== own);
-    if (!hasSub && !own) {
-      return Promise.all(files.map((f) => this.repo.json(f.id, [...path, f.name].join("/"))));
-    }
-    const out: JsonObject = {};
-    if (own) {
-      const json = await this.repo.json(own.id, [...path, own.name].join("/"));
-      if (isObject(json)) Object.assign(out, json);
-    }
-    for (const f of files) out[f.name.slice(0, -5)] = await this.repo.json(f.id, [...path, f.name].join("/"));
-    for (const e of tree.entries) {
-      if (e.isTree) out[e.name] = await this.#deepTree(await this.repo.tree(e.id), [...path, e.name], e.name);
-    }
-    return out;
-  }
 }
 
 function subfolders(tree: Tree | undefined): string[] {
@@ -366,19 +339,4 @@ function subfolders(tree: Tree | undefined): string[] {
 
 function notFound(segments: readonly string[]): GridqError {
   return new GridqError("GRIDQ_NOT_FOUND", `Cannot find resource /${segments.join("/")}`);
-}
-
-function parseTimestamp(s: string): number {
-  if (!/^-?\d{1,12}(\.\d+)?$/.test(s)) {
-    throw new GridqError("GRIDQ_BAD_REQUEST", `Invalid timestamp '${s}': expected UNIX seconds.`);
-  }
-  return Math.floor(Number(s));
-}
-
-function parseDate(s: string): number {
-  const ms = Date.parse(s);
-  if (!Number.isFinite(ms) || s.length > 64) {
-    throw new GridqError("GRIDQ_BAD_REQUEST", `Invalid date '${s}': expected an ISO-8601 date.`);
-  }
-  return Math.floor(ms / 1000);
 }
