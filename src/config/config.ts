@@ -84,11 +84,18 @@ function setPath(obj: Plain, path: string, value: unknown): void {
 
 export class ConfigError extends Error {}
 
-function num(path: string, v: unknown, min: number, max: number): number {
-  const n = typeof v === "string" ? Number(v) : v;
-  if (typeof n !== "number" || !Number.isFinite(n) || n < min || n > max) {
+function num(path: string, v: unknown, min: number, max: number, integer = false): number {
+  // Number("") is 0: an empty variable (GRIDQ_PORT=) must be refused, not read as zero.
+  const n = typeof v === "string" ? (v.trim() === "" ? Number.NaN : Number(v)) : v;
+  if (
+    typeof n !== "number" ||
+    !Number.isFinite(n) ||
+    n < min ||
+    n > max ||
+    (integer && !Number.isInteger(n))
+  ) {
     throw new ConfigError(
-      `config ${path}: expected a number from ${min} to ${max}, got ${JSON.stringify(v)}`,
+      `config ${path}: expected ${integer ? "an integer" : "a number"} from ${min} to ${max}, got ${JSON.stringify(v)}`,
     );
   }
   return n;
@@ -162,7 +169,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
     home,
     server: {
       host: str("server.host", g("server.host")),
-      port: num("server.port", g("server.port"), 0, 65535),
+      port: num("server.port", g("server.port"), 0, 65535, true),
       bodyLimit: num("server.bodyLimit", g("server.bodyLimit"), 1024, 1024 * 1024 * 1024),
       maxUrlLength: num("server.maxUrlLength", g("server.maxUrlLength"), 256, 1024 * 1024),
       logLevel: str("server.logLevel", g("server.logLevel")),

@@ -1,18 +1,20 @@
 // `gridq serve`: opens the store, bootstraps the first start, wires services, the embedded
 // agent and the HTTP server, and listens. The composition root of the server side.
 
+import { type ChildProcess, fork } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
-import { Agent } from "../agent/agent.ts";
+import type { EmbeddedAgentOptions } from "../agent/embedded-main.ts";
 import { localOutputReader } from "../agent/local-output.ts";
 import { findAccount, type UnixAccount } from "../agent/unix-account.ts";
 import type { GridqConfig } from "../config/config.ts";
 import type { NodeInfo } from "../domain/node.ts";
 import type { AgentToServer, ServerToAgent } from "../protocol/agent-messages.ts";
-import { createChannelPair } from "../protocol/in-process-channel.ts";
+import { ipcChannel } from "../protocol/ipc-channel.ts";
 import { AgentHub } from "../services/agent-hub.ts";
 import { Authenticator, createUser, generatePassword } from "../services/auth.ts";
 import { type ServiceDeps, systemClock } from "../services/context.ts";
@@ -91,18 +93,17 @@ export async function assemble(
     );
   }
   const nodefileDir = mkdtempSync(join(tmpdir(), "gridq-nodefiles-"));
-  const agent = new Agent({
+  const agentProc = forkEmbeddedAgent({
     node: node.uid,
     stateDir: join(config.home, "agent"),
     // Node files must be readable by the job's account, so not under the private data folder.
     nodefileDir,
     killGrace: config.jobs.killGrace,
-    runAs,
+    runAs: runAs?.name ?? null,
     baseEnv: jobBaseEnv(),
   });
-  const [serverSide, agentSide] = createChannelPair<AgentToServer, ServerToAgent>();
+  const serverSide = ipcChannel<AgentToServer, ServerToAgent>(agentProc);
   hub.attach(node.site, serverSide);
-  agent.connect(agentSide);
 
   const app = await buildApp({ services, logger: log, version: VERSION });
   let closed = false;
@@ -117,7 +118,9 @@ export async function assemble(
       await app.close();
       await scheduler.idle();
       await hub.settled();
+      const exited = new Promise((r) => (agentProc.exitCode !== null ? r(null) : agentProc.once("exit", r)));
       serverSide.close();
+      await exited;
       await store.close();
       rmSync(nodefileDir, { recursive: true, force: true });
     },
@@ -170,6 +173,16 @@ function refreshCredentialsUrl(path: string, url: string): void {
   } catch {
     // A damaged credentials file is the CLI's to report; the server does not need it.
   }
+}
+
+/** The embedded agent runs in its own small process: forking jobs from it is cheap. */
+function forkEmbeddedAgent(o: EmbeddedAgentOptions): ChildProcess {
+  const child = fork(fileURLToPath(new URL("../agent/embedded-main.ts", import.meta.url)), [], {
+    env: { ...process.env, GRIDQ_AGENT_OPTIONS: JSON.stringify(o) },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    serialization: "json",
+  });
+  return child;
 }
 
 /** What a job inherits from the agent's environment: the basics, never the agent's secrets. */

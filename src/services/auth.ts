@@ -99,6 +99,8 @@ export class Authenticator {
   /** sha256(secret-salted credentials) → actor, for `basicCacheTtl` seconds. */
   readonly #basicCache = new Map<string, { actor: Actor; until: number }>();
   readonly #cacheSalt = randomBytes(16);
+  /** Verified tokens → actor and expiry: a signature is checked once per token, not per request. */
+  readonly #tokenCache = new Map<string, { actor: Actor; exp: number }>();
 
   constructor(deps: ServiceDeps, secret: Uint8Array) {
     this.#deps = deps;
@@ -146,14 +148,24 @@ export class Authenticator {
   }
 
   async verifyToken(token: string): Promise<Actor> {
+    const hit = this.#tokenCache.get(token);
+    if (hit) {
+      if (hit.exp > this.#deps.clock.now()) return hit.actor;
+      this.#tokenCache.delete(token);
+      throw new GridqError("GRIDQ_TOKEN_EXPIRED", "the bearer token has expired: authenticate again");
+    }
     try {
       const { payload } = await jwtVerify(token, this.#secret, {
         issuer: "gridq",
         algorithms: ["HS256"],
         currentDate: new Date(this.#deps.clock.now() * 1000),
       });
-      if (typeof payload.sub !== "string") throw new Error("no subject");
-      return { name: payload.sub, admin: payload.role === "admin" };
+      if (typeof payload.sub !== "string" || typeof payload.exp !== "number") throw new Error("no subject or expiry");
+      const actor = { name: payload.sub, admin: payload.role === "admin" };
+      // Bounded: a flood of distinct valid tokens only costs re-verification.
+      if (this.#tokenCache.size >= 10_000) this.#tokenCache.clear();
+      this.#tokenCache.set(token, { actor, exp: payload.exp });
+      return actor;
     } catch (e) {
       if (e instanceof joseErrors.JWTExpired) {
         throw new GridqError("GRIDQ_TOKEN_EXPIRED", "the bearer token has expired: authenticate again");
