@@ -94,6 +94,8 @@ export class ReferenceReader {
 
   /** Loads the default branch's history and the trees every path shares, so first requests are quick. */
   async warm(): Promise<void> {
+    // An empty repository (no branch yet) is served as such: 404 until the first commit.
+    if (!(await this.repo.branchHead(this.defaultBranch))) return;
     const { chain } = await this.resolve({});
     await this.#histories.versions(chain, this.prefix);
     const sites = await this.repo.entryAt(chain.head, [...this.prefix, "sites"]);

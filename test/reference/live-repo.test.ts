@@ -214,3 +214,26 @@ test("the node directory follows new commits", async () => {
     directory.close();
   }
 });
+
+test("an empty repository starts, answers 404, then serves its first commit", async () => {
+  const empty = emptyRepo();
+  const fresh = new ReferenceReader(empty.dir, { refreshIntervalMs: 0 });
+  const freshApp = await referenceApp({ reference: fresh });
+  try {
+    const before4 = await freshApp.inject({ url: "/3.0/sites" });
+    assert.equal(before4.statusCode, 404);
+    assert.match(before4.body, /Branch 'main' cannot be found\./);
+    mkdirSync(join(empty.dir, "data/grid5000/sites/s1"), { recursive: true });
+    writeFileSync(join(empty.dir, "data/grid5000/grid5000.json"), '{"uid":"grid5000","type":"grid"}');
+    writeFileSync(join(empty.dir, "data/grid5000/sites/s1/s1.json"), '{"uid":"s1","type":"site"}');
+    empty.git("add", "--all");
+    empty.git("commit", "--quiet", "--no-gpg-sign", "-m", "first");
+    const after1 = await freshApp.inject({ url: "/3.0/sites" });
+    assert.equal(after1.statusCode, 200);
+    assert.equal(after1.json().items[0].uid, "s1");
+  } finally {
+    await freshApp.close();
+    await fresh.close();
+    empty.cleanup();
+  }
+});
