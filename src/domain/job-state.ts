@@ -19,7 +19,13 @@ export type JobEvent =
   | { type: "start"; at: number; leaseId: string; pid?: number }
   | { type: "finish"; at: number; leaseId: string; exitCode: number | null; signal?: string | null }
   | { type: "launch-failed"; at: number; leaseId: string; reason: string }
-  | { type: "walltime-exceeded"; at: number; leaseId: string; exitCode: number | null; signal?: string | null }
+  | {
+      type: "walltime-exceeded";
+      at: number;
+      leaseId: string;
+      exitCode: number | null;
+      signal?: string | null;
+    }
   | { type: "cancel"; at: number; by: string }
   | { type: "node-lost"; at: number; node: string };
 
