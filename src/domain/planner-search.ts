@@ -1,0 +1,268 @@
+// Earliest-start search over the Gantt (one NodeTimeline per node) and placement at a given time.
+
+import type { NodeTimeline } from "./node-timeline.ts";
+import type { GroupShape } from "./resource-shape.ts";
+
+/** Cores a job takes on one node (`node` indexes the planner's node list). */
+export interface Take {
+  node: number;
+  cores: number;
+}
+
+const INF = Number.POSITIVE_INFINITY;
+/** Moments tried for spreading a units request (`core=N`) over several nodes; see earliestUnits. */
+export const MAX_SPREAD_TRIES = 8;
+
+/**
+ * Per (shape, walltime, cores variant): for each candidate, a time before which it has no fit
+ * (from `from` on). Why it stays true for the whole pass: allocations are only added, so fits
+ * only disappear. Resuming scans there means each node's Gantt row is read about once per shape,
+ * not once per job: this is what makes 100k jobs fit in a second.
+ */
+export class FitMemo {
+  private readonly rows = new Map<string, { from: number; lb: Float64Array }>();
+
+  row(s: GroupShape, w: number, variant: number, from: number): Float64Array {
+    const key = `${s.key}\u0002${w}\u0002${variant}`;
+    let r = this.rows.get(key);
+    if (!r) {
+      r = { from, lb: new Float64Array(s.candidates.length).fill(from) };
+      this.rows.set(key, r);
+    } else if (from < r.from) {
+      // Bounds were proven from a later time only: start over.
+      r.from = from;
+      r.lb.fill(from);
+    }
+    return r.lb;
+  }
+}
+
+/** Earliest fit of candidate j from `from` (not after `bound`), resuming at and updating its memo. */
+function scan(
+  tl: NodeTimeline,
+  lb: Float64Array,
+  j: number,
+  from: number,
+  cores: number,
+  w: number,
+  bound: number,
+): number {
+  const start = Math.max(from, lb[j]!);
+  if (start > bound) return INF;
+  const e = tl.earliestFit(start, cores, w, bound);
+  // No fit in [start, bound] when e is Infinity: the next scan may begin after bound.
+  lb[j] = e !== INF ? e : bound === INF ? INF : bound + 1;
+  return e;
+}
+
+/** Nodes a `nodes`-mode group needs at once (BEST needs one to start). */
+const nodesWanted = (s: GroupShape): number =>
+  s.count === "ALL" ? s.candidates.length : s.count === "BEST" ? 1 : s.count;
+
+/**
+ * Earliest t >= from at which the group alone fits, or Infinity.
+ * Nodes mode, k nodes: let e_n be node n's earliest fit from T; the k-th smallest e_n is a lower
+ * bound of the answer (every node fitting at the answer has e_n <= it). If k nodes fit there it is
+ * the answer, else the answer is later: retry from there + 1 s. Within one search, an e_n still
+ * ahead of T stays exact and is not rescanned.
+ */
+export function earliestAlone(
+  tls: readonly NodeTimeline[],
+  s: GroupShape,
+  from: number,
+  w: number,
+  memo: FitMemo,
+): number {
+  const cands = s.candidates;
+  const need = s.need;
+  const m = cands.length;
+  if (m === 0) return INF;
+  if (s.mode === "units") return earliestUnits(tls, s, from, w, memo);
+  const k = nodesWanted(s);
+  if (k > m) return INF;
+  const lb = memo.row(s, w, 1, from);
+  if (k === 1) {
+    let best = INF;
+    for (let j = 0; j < m && best > from; j++) {
+      const e = scan(tls[cands[j]!]!, lb, j, from, need[j]!, w, best);
+      if (e < best) best = e;
+    }
+    return best;
+  }
+  const exact = new Uint8Array(m);
+  const top: number[] = [];
+  let T = from;
+  for (;;) {
+    top.length = 0;
+    for (let j = 0; j < m; j++) {
+      const kth = top.length < k ? INF : top[k - 1]!;
+      let e: number;
+      if (exact[j] && lb[j]! >= T) e = lb[j]!;
+      else {
+        e = scan(tls[cands[j]!]!, lb, j, T, need[j]!, w, kth);
+        exact[j] = e === INF ? 0 : 1;
+        if (e === INF) continue;
+      }
+      if (e < kth) {
+        let p = Math.min(top.length, k - 1);
+        if (top.length < k) top.push(e);
+        while (p > 0 && top[p - 1]! > e) {
+          top[p] = top[p - 1]!;
+          p--;
+        }
+        top[p] = e;
+      }
+    }
+    if (top.length < k) return INF;
+    const t1 = top[k - 1]!;
+    let fit = 0;
+    for (let j = 0; j < m && fit < k; j++) {
+      if (!exact[j] || lb[j]! > t1) continue;
+      if (lb[j] === t1 || tls[cands[j]!]!.minFree(t1, t1 + w) >= need[j]!) fit++;
+    }
+    if (fit >= k) return t1;
+    T = t1 + 1;
+  }
+}
+
+/** Units mode: the earlier of "one node holds all units" and "several nodes together do". */
+function earliestUnits(
+  tls: readonly NodeTimeline[],
+  s: GroupShape,
+  from: number,
+  w: number,
+  memo: FitMemo,
+): number {
+  const cands = s.candidates;
+  const need = s.need;
+  const m = cands.length;
+  const units = typeof s.count === "number" ? s.count : 1;
+  let single = INF;
+  const lbAll = memo.row(s, w, units, from);
+  for (let j = 0; j < m && single > from; j++) {
+    const tl = tls[cands[j]!]!;
+    const c = need[j]! * units;
+    if (c <= tl.cores) {
+      const e = scan(tl, lbAll, j, from, c, w, single);
+      if (e < single) single = e;
+    }
+  }
+  if (single === from || units === 1) return single;
+  // Several nodes: try the first moments some node can take one unit, before `single`. Why a
+  // cap: in a fragmented Gantt single cores free up at every event, and summing them at each one
+  // costs a pass over all nodes; past the cap the job waits for one node (a valid, later slot).
+  const lb = memo.row(s, w, 1, from);
+  let T = from;
+  for (let tries = 0; T < single && tries < MAX_SPREAD_TRIES; tries++) {
+    let t1 = INF;
+    for (let j = 0; j < m; j++) {
+      const e = scan(tls[cands[j]!]!, lb, j, T, need[j]!, w, Math.min(t1, single - 1));
+      if (e < t1) t1 = e;
+    }
+    if (t1 >= single) break;
+    let total = 0;
+    for (let j = 0; j < m && total < units; j++) {
+      if (lb[j]! <= t1) total += Math.floor(tls[cands[j]!]!.minFree(t1, t1 + w) / need[j]!);
+    }
+    if (total >= units) return t1;
+    T = t1 + 1;
+  }
+  return single;
+}
+
+/**
+ * Place every group at `t` for `w` seconds, or null. `reserved[n]` cores of node n are unusable
+ * (besteffort jobs running now, when placing besteffort). Choices: best fit (least free cores
+ * left), then fewer reserved cores, then node order; groups are placed one after the other, so a
+ * greedy choice may miss a joint fit that a smarter one would find (the search then tries later).
+ */
+export function placeAt(
+  tls: readonly NodeTimeline[],
+  shapes: readonly GroupShape[],
+  t: number,
+  w: number,
+  reserved?: Int32Array,
+  memo?: FitMemo,
+): Take[][] | null {
+  const used = new Map<number, number>();
+  const out: Take[][] = new Array(shapes.length);
+  // The most constrained group is placed first (fewer joint misses); results keep request order,
+  // so the first group's first node stays the head node.
+  const order = shapes.map((_, i) => i);
+  if (shapes.length > 1) order.sort((a, b) => shapes[a]!.candidates.length - shapes[b]!.candidates.length);
+  for (const gi of order) {
+    const s = shapes[gi]!;
+    const avail: { j: number; node: number; free: number }[] = [];
+    // Nodes whose memo proves no fit (of one unit) before a later time cannot be used at t.
+    const lb = memo?.row(s, w, 1, t);
+    for (let j = 0; j < s.candidates.length; j++) {
+      if (lb && lb[j]! > t) continue;
+      const node = s.candidates[j]!;
+      const free = tls[node]!.minFree(t, t + w) - (used.get(node) ?? 0) - (reserved?.[node] ?? 0);
+      if (free >= s.need[j]!) avail.push({ j, node, free });
+    }
+    const takes: Take[] = [];
+    if (s.mode === "nodes") {
+      const k = nodesWanted(s);
+      if (avail.length < k) return null;
+      avail.sort(
+        (a, b) => a.free - s.need[a.j]! - (b.free - s.need[b.j]!) || rsv(reserved, a, b) || a.node - b.node,
+      );
+      const n = s.count === "BEST" ? avail.length : k;
+      for (let x = 0; x < n; x++) takes.push({ node: avail[x]!.node, cores: s.need[avail[x]!.j]! });
+    } else {
+      const units = typeof s.count === "number" ? s.count : 1;
+      const unitsOf = (a: { j: number; free: number }) => Math.floor(a.free / s.need[a.j]!);
+      // One node if any holds every unit (the tightest such), else the roomiest nodes first.
+      const whole = avail.filter((a) => unitsOf(a) >= units);
+      if (whole.length > 0) {
+        whole.sort((a, b) => unitsOf(a) - unitsOf(b) || rsv(reserved, a, b) || a.node - b.node);
+        takes.push({ node: whole[0]!.node, cores: units * s.need[whole[0]!.j]! });
+      } else {
+        avail.sort((a, b) => unitsOf(b) - unitsOf(a) || rsv(reserved, a, b) || a.node - b.node);
+        let left = units;
+        for (const a of avail) {
+          if (left === 0) break;
+          const u = Math.min(left, unitsOf(a));
+          takes.push({ node: a.node, cores: u * s.need[a.j]! });
+          left -= u;
+        }
+        if (left > 0) return null;
+      }
+    }
+    for (const tk of takes) used.set(tk.node, (used.get(tk.node) ?? 0) + tk.cores);
+    out[gi] = takes;
+  }
+  return out;
+}
+
+const rsv = (reserved: Int32Array | undefined, a: { node: number }, b: { node: number }): number =>
+  reserved ? reserved[a.node]! - reserved[b.node]! : 0;
+
+/**
+ * Earliest start >= from for all groups together: each group's own earliest bounds it below; at
+ * the latest of those, try them jointly; on failure move one second on. Past `horizon` (when every
+ * node is wholly free) nothing changes any more, so a failure there means never.
+ */
+export function earliestJob(
+  tls: readonly NodeTimeline[],
+  shapes: readonly GroupShape[],
+  from: number,
+  w: number,
+  horizon: number,
+  memo: FitMemo,
+): { start: number; takes: Take[][] } | null {
+  let T = from;
+  for (;;) {
+    let tp = T;
+    for (const s of shapes) {
+      const e = earliestAlone(tls, s, T, w, memo);
+      if (e === INF) return null;
+      if (e > tp) tp = e;
+    }
+    const takes = placeAt(tls, shapes, tp, w, undefined, memo);
+    if (takes) return { start: tp, takes };
+    if (tp >= horizon) return null;
+    T = tp + 1;
+  }
+}
