@@ -93,5 +93,14 @@ export class NodeTimeline {
     const a = this.split(from);
     const b = this.split(end);
     for (let i = a; i < b; i++) this.free[i] = this.free[i]! - cores;
+    // Why merge equal neighbours: a filled Gantt is long runs of the same free count (often 0);
+    // one segment per run keeps every scan short. Only the two edges can have become equal.
+    if (b < this.times.length && this.free[b] === this.free[b - 1]) this.remove(b);
+    if (a > 0 && this.free[a] === this.free[a - 1]) this.remove(a);
+  }
+
+  private remove(i: number): void {
+    this.times.splice(i, 1);
+    this.free.splice(i, 1);
   }
 }

@@ -20,21 +20,74 @@ export const MAX_SPREAD_TRIES = 8;
  * not once per job: this is what makes 100k jobs fit in a second.
  */
 export class FitMemo {
-  private readonly rows = new Map<string, { from: number; lb: Float64Array }>();
+  private readonly rows = new Map<GroupShape, Map<number, Map<number, FitRow>>>();
 
   row(s: GroupShape, w: number, variant: number, from: number): Float64Array {
-    const key = `${s.key}\u0002${w}\u0002${variant}`;
-    let r = this.rows.get(key);
+    return this.fitRow(s, w, variant, from).lb;
+  }
+
+  fitRow(s: GroupShape, w: number, variant: number, from: number): FitRow {
+    let byW = this.rows.get(s);
+    if (!byW) {
+      byW = new Map();
+      this.rows.set(s, byW);
+    }
+    let byVariant = byW.get(w);
+    if (!byVariant) {
+      byVariant = new Map();
+      byW.set(w, byVariant);
+    }
+    let r = byVariant.get(variant);
     if (!r) {
-      r = { from, lb: new Float64Array(s.candidates.length).fill(from) };
-      this.rows.set(key, r);
+      r = { from, lb: new Float64Array(s.candidates.length).fill(from), heap: null, size: 0 };
+      byVariant.set(variant, r);
     } else if (from < r.from) {
       // Bounds were proven from a later time only: start over.
       r.from = from;
       r.lb.fill(from);
+      r.heap = null;
     }
-    return r.lb;
+    return r;
   }
+}
+
+/** A memo row: lower bounds per candidate, and (built on first use) a min-heap of candidates by bound. */
+export interface FitRow {
+  from: number;
+  lb: Float64Array;
+  heap: Int32Array | null;
+  size: number;
+}
+
+function heapPush(r: FitRow, j: number): void {
+  const h = r.heap!;
+  const lb = r.lb;
+  let i = r.size++;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (lb[h[p]!]! <= lb[j]!) break;
+    h[i] = h[p]!;
+    i = p;
+  }
+  h[i] = j;
+}
+
+function heapPop(r: FitRow): number {
+  const h = r.heap!;
+  const lb = r.lb;
+  const top = h[0]!;
+  const last = h[--r.size]!;
+  let i = 0;
+  for (;;) {
+    let c = 2 * i + 1;
+    if (c >= r.size) break;
+    if (c + 1 < r.size && lb[h[c + 1]!]! < lb[h[c]!]!) c++;
+    if (lb[h[c]!]! >= lb[last]!) break;
+    h[i] = h[c]!;
+    i = c;
+  }
+  h[i] = last;
+  return top;
 }
 
 /** Earliest fit of candidate j from `from` (not after `bound`), resuming at and updating its memo. */
@@ -80,15 +133,8 @@ export function earliestAlone(
   if (s.mode === "units") return earliestUnits(tls, s, from, w, memo);
   const k = nodesWanted(s);
   if (k > m) return INF;
+  if (k === 1) return earliestOne(tls, cands, need, 1, memo.fitRow(s, w, 1, from), from, w);
   const lb = memo.row(s, w, 1, from);
-  if (k === 1) {
-    let best = INF;
-    for (let j = 0; j < m && best > from; j++) {
-      const e = scan(tls[cands[j]!]!, lb, j, from, need[j]!, w, best);
-      if (e < best) best = e;
-    }
-    return best;
-  }
   const exact = new Uint8Array(m);
   const top: number[] = [];
   let T = from;
@@ -125,6 +171,42 @@ export function earliestAlone(
   }
 }
 
+/**
+ * Earliest time one candidate fits need[j] * mult cores. Why a heap: candidates are visited in
+ * order of their memo bound and the walk stops at the first bound past the best fit found, so a
+ * job touches only the few nodes near the Gantt's frontier instead of all of them.
+ */
+function earliestOne(
+  tls: readonly NodeTimeline[],
+  cands: readonly number[],
+  need: readonly number[],
+  mult: number,
+  row: FitRow,
+  from: number,
+  w: number,
+): number {
+  const lb = row.lb;
+  if (!row.heap) {
+    row.heap = new Int32Array(cands.length);
+    row.size = 0;
+    for (let j = 0; j < cands.length; j++) if (need[j]! * mult <= tls[cands[j]!]!.cores) heapPush(row, j);
+  }
+  let best = INF;
+  const popped: number[] = [];
+  while (row.size > 0) {
+    const j = row.heap[0]!;
+    if (Math.max(lb[j]!, from) >= best) break;
+    heapPop(row);
+    popped.push(j);
+    // Unbounded on purpose: an exact bound keeps this node out of the next jobs' walks until
+    // the frontier reaches it, where a bounded scan would be redone by each of them.
+    const e = scan(tls[cands[j]!]!, lb, j, from, need[j]! * mult, w, INF);
+    if (e < best) best = e;
+  }
+  for (const j of popped) heapPush(row, j);
+  return best;
+}
+
 /** Units mode: the earlier of "one node holds all units" and "several nodes together do". */
 function earliestUnits(
   tls: readonly NodeTimeline[],
@@ -137,28 +219,16 @@ function earliestUnits(
   const need = s.need;
   const m = cands.length;
   const units = typeof s.count === "number" ? s.count : 1;
-  let single = INF;
-  const lbAll = memo.row(s, w, units, from);
-  for (let j = 0; j < m && single > from; j++) {
-    const tl = tls[cands[j]!]!;
-    const c = need[j]! * units;
-    if (c <= tl.cores) {
-      const e = scan(tl, lbAll, j, from, c, w, single);
-      if (e < single) single = e;
-    }
-  }
+  const single = earliestOne(tls, cands, need, units, memo.fitRow(s, w, units, from), from, w);
   if (single === from || units === 1) return single;
   // Several nodes: try the first moments some node can take one unit, before `single`. Why a
   // cap: in a fragmented Gantt single cores free up at every event, and summing them at each one
   // costs a pass over all nodes; past the cap the job waits for one node (a valid, later slot).
-  const lb = memo.row(s, w, 1, from);
+  const row = memo.fitRow(s, w, 1, from);
+  const lb = row.lb;
   let T = from;
   for (let tries = 0; T < single && tries < MAX_SPREAD_TRIES; tries++) {
-    let t1 = INF;
-    for (let j = 0; j < m; j++) {
-      const e = scan(tls[cands[j]!]!, lb, j, T, need[j]!, w, Math.min(t1, single - 1));
-      if (e < t1) t1 = e;
-    }
+    const t1 = earliestOne(tls, cands, need, 1, row, T, w);
     if (t1 >= single) break;
     let total = 0;
     for (let j = 0; j < m && total < units; j++) {
@@ -192,17 +262,9 @@ export function placeAt(
   if (shapes.length > 1) order.sort((a, b) => shapes[a]!.candidates.length - shapes[b]!.candidates.length);
   for (const gi of order) {
     const s = shapes[gi]!;
-    const avail: { j: number; node: number; free: number }[] = [];
-    // Nodes whose memo proves no fit (of one unit) before a later time cannot be used at t.
-    const lb = memo?.row(s, w, 1, t);
-    for (let j = 0; j < s.candidates.length; j++) {
-      if (lb && lb[j]! > t) continue;
-      const node = s.candidates[j]!;
-      const free = tls[node]!.minFree(t, t + w) - (used.get(node) ?? 0) - (reserved?.[node] ?? 0);
-      if (free >= s.need[j]!) avail.push({ j, node, free });
-    }
     const takes: Take[] = [];
     if (s.mode === "nodes") {
+      const avail = available(tls, s, t, w, used, reserved, memo?.row(s, w, 1, t), 1);
       const k = nodesWanted(s);
       if (avail.length < k) return null;
       avail.sort(
@@ -210,30 +272,73 @@ export function placeAt(
       );
       const n = s.count === "BEST" ? avail.length : k;
       for (let x = 0; x < n; x++) takes.push({ node: avail[x]!.node, cores: s.need[avail[x]!.j]! });
-    } else {
-      const units = typeof s.count === "number" ? s.count : 1;
-      const unitsOf = (a: { j: number; free: number }) => Math.floor(a.free / s.need[a.j]!);
-      // One node if any holds every unit (the tightest such), else the roomiest nodes first.
-      const whole = avail.filter((a) => unitsOf(a) >= units);
-      if (whole.length > 0) {
-        whole.sort((a, b) => unitsOf(a) - unitsOf(b) || rsv(reserved, a, b) || a.node - b.node);
-        takes.push({ node: whole[0]!.node, cores: units * s.need[whole[0]!.j]! });
-      } else {
-        avail.sort((a, b) => unitsOf(b) - unitsOf(a) || rsv(reserved, a, b) || a.node - b.node);
-        let left = units;
-        for (const a of avail) {
-          if (left === 0) break;
-          const u = Math.min(left, unitsOf(a));
-          takes.push({ node: a.node, cores: u * s.need[a.j]! });
-          left -= u;
-        }
-        if (left > 0) return null;
-      }
-    }
+    } else if (!placeUnits(tls, s, t, w, used, takes, reserved, memo)) return null;
     for (const tk of takes) used.set(tk.node, (used.get(tk.node) ?? 0) + tk.cores);
     out[gi] = takes;
   }
   return out;
+}
+
+/**
+ * Candidates with at least `mult` units (of need[j] cores) free over [t, t+w), with their free
+ * cores. Nodes whose memo row proves no such fit before a later time are skipped unread.
+ */
+function available(
+  tls: readonly NodeTimeline[],
+  s: GroupShape,
+  t: number,
+  w: number,
+  used: Map<number, number>,
+  reserved: Int32Array | undefined,
+  lb: Float64Array | undefined,
+  mult: number,
+): { j: number; node: number; free: number }[] {
+  const avail: { j: number; node: number; free: number }[] = [];
+  for (let j = 0; j < s.candidates.length; j++) {
+    if (lb && lb[j]! > t) continue;
+    const node = s.candidates[j]!;
+    const want = s.need[j]! * mult;
+    if (want > tls[node]!.cores) continue;
+    const free = tls[node]!.minFree(t, t + w) - (used.get(node) ?? 0) - (reserved?.[node] ?? 0);
+    if (free >= want) avail.push({ j, node, free });
+  }
+  return avail;
+}
+
+/** Units mode at t: one node if any holds every unit (the tightest), else the roomiest first. */
+function placeUnits(
+  tls: readonly NodeTimeline[],
+  s: GroupShape,
+  t: number,
+  w: number,
+  used: Map<number, number>,
+  takes: Take[],
+  reserved: Int32Array | undefined,
+  memo: FitMemo | undefined,
+): boolean {
+  const units = typeof s.count === "number" ? s.count : 1;
+  const whole = available(tls, s, t, w, used, reserved, memo?.row(s, w, units, t), units);
+  if (whole.length > 0) {
+    let best = whole[0]!;
+    for (const a of whole) {
+      const d =
+        a.free - s.need[a.j]! * units - (best.free - s.need[best.j]! * units) || rsv(reserved, a, best);
+      if (d < 0) best = a;
+    }
+    takes.push({ node: best.node, cores: units * s.need[best.j]! });
+    return true;
+  }
+  const avail = available(tls, s, t, w, used, reserved, memo?.row(s, w, 1, t), 1);
+  const unitsOf = (a: { j: number; free: number }) => Math.floor(a.free / s.need[a.j]!);
+  avail.sort((a, b) => unitsOf(b) - unitsOf(a) || rsv(reserved, a, b) || a.node - b.node);
+  let left = units;
+  for (const a of avail) {
+    if (left === 0) break;
+    const u = Math.min(left, unitsOf(a));
+    takes.push({ node: a.node, cores: u * s.need[a.j]! });
+    left -= u;
+  }
+  return left === 0;
 }
 
 const rsv = (reserved: Int32Array | undefined, a: { node: number }, b: { node: number }): number =>

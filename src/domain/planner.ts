@@ -22,14 +22,12 @@ import { filterPropertiesOf, type GroupShape, groupShape } from "./resource-shap
 export function priorityOrder(waiting: readonly WaitingJob[], fair?: PlanInput["fairShare"]): WaitingJob[] {
   let total = 0;
   if (fair && fair.weight > 0) for (const u of Object.values(fair.usage)) total += Math.max(0, u);
-  const age = new Map<number, number>();
-  for (const j of waiting) {
-    const share = total > 0 ? Math.max(0, fair!.usage[j.user] ?? 0) / total : 0;
-    age.set(j.id, j.submittedAt + (fair?.weight ?? 0) * share);
-  }
-  return [...waiting].sort(
-    (a, b) => b.queuePriority - a.queuePriority || age.get(a.id)! - age.get(b.id)! || a.id - b.id,
-  );
+  const keyed = waiting.map((job) => {
+    const share = total > 0 ? Math.max(0, fair!.usage[job.user] ?? 0) / total : 0;
+    return { job, age: job.submittedAt + (fair?.weight ?? 0) * share };
+  });
+  keyed.sort((a, b) => b.job.queuePriority - a.job.queuePriority || a.age - b.age || a.job.id - b.job.id);
+  return keyed.map((k) => k.job);
 }
 
 /** Planner state for one pass: the Gantt and caches valid while it only fills up. */
@@ -41,6 +39,9 @@ class Pass {
   readonly props: Record<string, PropertyValue>[];
   readonly filterCache = new Map<string, number[]>();
   readonly shapeCache = new Map<string, GroupShape>();
+  /** Parsed requests are often shared (arrays, repeated submissions): skip rebuilding their keys. */
+  readonly byGroup = new WeakMap<object, GroupShape>();
+  readonly keyOfShapes = new WeakMap<GroupShape, Map<number, string>>();
   /**
    * Why a per-shape lower bound is sound: within a pass allocations are only added, so the set of
    * feasible starts for a given shape and walltime only shrinks; the earliest start found for one
@@ -63,15 +64,37 @@ class Pass {
   shapesOf(job: WaitingJob): GroupShape[] {
     const shapes: GroupShape[] = [];
     for (const g of job.request.groups) {
+      const known = this.byGroup.get(g);
+      if (known) {
+        shapes.push(known);
+        continue;
+      }
       const key = `${g.filter ?? ""}\u0000${g.levels.map((l) => `${l.type}=${l.count}`).join("/")}`;
       let s = this.shapeCache.get(key);
       if (!s) {
         s = groupShape(g, this.nodes, this.props, this.filterCache);
         this.shapeCache.set(key, s);
       }
+      this.byGroup.set(g, s);
       shapes.push(s);
     }
     return shapes;
+  }
+
+  /** Identity of a search (shapes and walltime), for the lower-bound cache. */
+  searchKey(shapes: GroupShape[], w: number): string {
+    if (shapes.length > 1) return `${shapes.map((s) => s.key).join("\u0001")}@${w}`;
+    let byW = this.keyOfShapes.get(shapes[0]!);
+    if (!byW) {
+      byW = new Map();
+      this.keyOfShapes.set(shapes[0]!, byW);
+    }
+    let k = byW.get(w);
+    if (k === undefined) {
+      k = `${shapes[0]!.key}@${w}`;
+      byW.set(w, k);
+    }
+    return k;
   }
 
   allocate(start: number, w: number, takes: Take[][]): void {
@@ -170,7 +193,7 @@ export function plan(input: PlanInput): Plan {
       unplaceable(job, "resources", "no node matches the request, or too few nodes exist");
       continue;
     }
-    const key = `${shapes.map((s) => s.key).join("\u0001")}@${job.walltime}`;
+    const key = pass.searchKey(shapes, job.walltime);
     let from = pass.lowerBound.get(key) ?? now;
     if (!backfill && previousStart > from) from = previousStart;
     const found = earliestJob(pass.tls, shapes, from, job.walltime, pass.horizon, memo);
