@@ -253,7 +253,10 @@ export function placeAt(
   w: number,
   reserved?: Int32Array,
   memo?: FitMemo,
+  avoid?: Int32Array,
 ): Take[][] | null {
+  // Tie-breaks prefer nodes with fewer besteffort cores (fewer kills), then the best fit.
+  const pen = avoid ?? reserved;
   const used = new Map<number, number>();
   const out: Take[][] = new Array(shapes.length);
   // The most constrained group is placed first (fewer joint misses); results keep request order,
@@ -272,7 +275,7 @@ export function placeAt(
       );
       const n = s.count === "BEST" ? avail.length : k;
       for (let x = 0; x < n; x++) takes.push({ node: avail[x]!.node, cores: s.need[avail[x]!.j]! });
-    } else if (!placeUnits(tls, s, t, w, used, takes, reserved, memo)) return null;
+    } else if (!placeUnits(tls, s, t, w, used, takes, reserved, memo, pen)) return null;
     for (const tk of takes) used.set(tk.node, (used.get(tk.node) ?? 0) + tk.cores);
     out[gi] = takes;
   }
@@ -315,6 +318,7 @@ function placeUnits(
   takes: Take[],
   reserved: Int32Array | undefined,
   memo: FitMemo | undefined,
+  pen: Int32Array | undefined,
 ): boolean {
   const units = typeof s.count === "number" ? s.count : 1;
   const whole = available(tls, s, t, w, used, reserved, memo?.row(s, w, units, t), units);
@@ -330,7 +334,7 @@ function placeUnits(
   }
   const avail = available(tls, s, t, w, used, reserved, memo?.row(s, w, 1, t), 1);
   const unitsOf = (a: { j: number; free: number }) => Math.floor(a.free / s.need[a.j]!);
-  avail.sort((a, b) => unitsOf(b) - unitsOf(a) || rsv(reserved, a, b) || a.node - b.node);
+  avail.sort((a, b) => rsv(pen, a, b) || unitsOf(b) - unitsOf(a) || a.node - b.node);
   let left = units;
   for (const a of avail) {
     if (left === 0) break;
@@ -356,6 +360,7 @@ export function earliestJob(
   w: number,
   horizon: number,
   memo: FitMemo,
+  avoid?: Int32Array,
 ): { start: number; takes: Take[][] } | null {
   let T = from;
   for (;;) {
@@ -365,7 +370,7 @@ export function earliestJob(
       if (e === INF) return null;
       if (e > tp) tp = e;
     }
-    const takes = placeAt(tls, shapes, tp, w, undefined, memo);
+    const takes = placeAt(tls, shapes, tp, w, undefined, memo, avoid);
     if (takes) return { start: tp, takes };
     if (tp >= horizon) return null;
     T = tp + 1;

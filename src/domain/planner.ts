@@ -139,6 +139,14 @@ export function plan(input: PlanInput): Plan {
     if (end > pass.horizon) pass.horizon = end;
   }
   const base = pass.tls.map((t) => t.clone());
+  // Besteffort cores in use now, per node: normal jobs avoid them when they can.
+  const beNow = new Int32Array(pass.nodes.length);
+  for (const r of beRunning) {
+    for (const n of r.nodes) {
+      const i = pass.index.get(n.uid);
+      if (i !== undefined) beNow[i] = beNow[i]! + n.cores;
+    }
+  }
   const baseHorizon = pass.horizon;
   const ordered = priorityOrder(input.waiting, input.fairShare);
   const result = new Map<number, JobPlan>();
@@ -165,7 +173,9 @@ export function plan(input: PlanInput): Plan {
   for (const job of reservations) {
     const at = Math.max(now, Math.floor(job.reservationAt!));
     const shapes = pass.shapesOf(job);
-    const takes = shapes.some(never) ? null : placeAt(pass.tls, shapes, at, job.walltime);
+    const takes = shapes.some(never)
+      ? null
+      : placeAt(pass.tls, shapes, at, job.walltime, undefined, undefined, beNow);
     if (takes) record(job, at, takes, "reservation");
     else
       unplaceable(job, "reservation", "the reserved slot is not available (resources taken or unsuitable)");
@@ -196,7 +206,7 @@ export function plan(input: PlanInput): Plan {
     const key = pass.searchKey(shapes, job.walltime);
     let from = pass.lowerBound.get(key) ?? now;
     if (!backfill && previousStart > from) from = previousStart;
-    const found = earliestJob(pass.tls, shapes, from, job.walltime, pass.horizon, memo);
+    const found = earliestJob(pass.tls, shapes, from, job.walltime, pass.horizon, memo, beNow);
     if (!found) {
       unplaceable(job, "resources", "the groups of the request can never fit together");
       continue;
@@ -218,13 +228,7 @@ export function plan(input: PlanInput): Plan {
   }
 
   // 3. Besteffort jobs in the way of starts are preempted, the most recently started first.
-  const beUsed = new Int32Array(pass.nodes.length);
-  for (const r of beRunning) {
-    for (const n of r.nodes) {
-      const i = pass.index.get(n.uid);
-      if (i !== undefined) beUsed[i] = beUsed[i]! + n.cores;
-    }
-  }
+  const beUsed = beNow.slice();
   const preempt: Preemption[] = [];
   const killed = new Set<number>();
   const byRecency = [...beRunning].sort((a, b) => b.startedAt - a.startedAt || b.id - a.id);
@@ -268,4 +272,11 @@ export function plan(input: PlanInput): Plan {
   }
 
   return { starts, jobs: ordered.map((j) => result.get(j.id)!), preempt };
+}
+
+/** The lines of a job's node file (`GRIDQ_NODEFILE`, like `OAR_NODEFILE`): each node once per core, head first. */
+export function nodefileLines(nodes: readonly NodeCores[]): string[] {
+  const out: string[] = [];
+  for (const n of nodes) for (let i = 0; i < n.cores; i++) out.push(n.uid);
+  return out;
 }
