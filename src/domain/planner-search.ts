@@ -271,7 +271,7 @@ export function placeAt(
       const k = nodesWanted(s);
       if (avail.length < k) return null;
       avail.sort(
-        (a, b) => a.free - s.need[a.j]! - (b.free - s.need[b.j]!) || rsv(reserved, a, b) || a.node - b.node,
+        (a, b) => rsv(pen, a, b) || a.free - s.need[a.j]! - (b.free - s.need[b.j]!) || a.node - b.node,
       );
       const n = s.count === "BEST" ? avail.length : k;
       for (let x = 0; x < n; x++) takes.push({ node: avail[x]!.node, cores: s.need[avail[x]!.j]! });
@@ -325,8 +325,7 @@ function placeUnits(
   if (whole.length > 0) {
     let best = whole[0]!;
     for (const a of whole) {
-      const d =
-        a.free - s.need[a.j]! * units - (best.free - s.need[best.j]! * units) || rsv(reserved, a, best);
+      const d = rsv(pen, a, best) || a.free - s.need[a.j]! * units - (best.free - s.need[best.j]! * units);
       if (d < 0) best = a;
     }
     takes.push({ node: best.node, cores: units * s.need[best.j]! });
