@@ -90,7 +90,13 @@ function heapPop(r: FitRow): number {
   return top;
 }
 
-/** Earliest fit of candidate j from `from` (not after `bound`), resuming at and updating its memo. */
+/**
+ * Earliest fit of candidate j from `from` (not after `bound`), resuming at its memo bound. The
+ * memo says "no fit in [row start, lb)"; a scan extends it only when it starts at lb (contiguous),
+ * or when `sound`: the caller knows no candidate fits before `from` (a single-group search from
+ * its shape's own lower bound), which covers the gap. Scans from other times (retries at t + 1,
+ * `+` groups, the no-backfill floor) read the memo but must not extend it past a gap.
+ */
 function scan(
   tl: NodeTimeline,
   lb: Float64Array,
@@ -99,12 +105,14 @@ function scan(
   cores: number,
   w: number,
   bound: number,
+  sound: boolean,
 ): number {
+  if (sound && lb[j]! < from) lb[j] = from;
   const start = Math.max(from, lb[j]!);
   if (start > bound) return INF;
   const e = tl.earliestFit(start, cores, w, bound);
   // No fit in [start, bound] when e is Infinity: the next scan may begin after bound.
-  lb[j] = e !== INF ? e : bound === INF ? INF : bound + 1;
+  if (start === lb[j]) lb[j] = e !== INF ? e : bound === INF ? INF : bound + 1;
   return e;
 }
 
@@ -125,16 +133,21 @@ export function earliestAlone(
   from: number,
   w: number,
   memo: FitMemo,
+  sound = false,
 ): number {
   const cands = s.candidates;
   const need = s.need;
   const m = cands.length;
   if (m === 0) return INF;
-  if (s.mode === "units") return earliestUnits(tls, s, from, w, memo);
+  if (s.mode === "units") return earliestUnits(tls, s, from, w, memo, sound);
   const k = nodesWanted(s);
   if (k > m) return INF;
-  if (k === 1) return earliestOne(tls, cands, need, 1, memo.fitRow(s, w, 1, from), from, w);
-  const lb = memo.row(s, w, 1, from);
+  if (k === 1) return earliestOne(tls, cands, need, 1, memo.fitRow(s, w, 1, from), from, w, sound);
+  const row = memo.row(s, w, 1, from);
+  // A local copy: within this search each entry is node j's earliest fit from the current T
+  // (exact) or a bound on it; only scans contiguous with the memo are written back to it.
+  const lb = new Float64Array(m);
+  for (let j = 0; j < m; j++) lb[j] = Math.max(from, row[j]!);
   const exact = new Uint8Array(m);
   const top: number[] = [];
   let T = from;
@@ -145,7 +158,10 @@ export function earliestAlone(
       let e: number;
       if (exact[j] && lb[j]! >= T) e = lb[j]!;
       else {
-        e = scan(tls[cands[j]!]!, lb, j, T, need[j]!, w, kth);
+        const start = Math.max(T, lb[j]!);
+        e = start > kth ? INF : tls[cands[j]!]!.earliestFit(start, need[j]!, w, kth);
+        lb[j] = e !== INF ? e : kth === INF ? INF : Math.max(start, kth + 1);
+        if (start <= row[j]!) row[j] = lb[j]!;
         exact[j] = e === INF ? 0 : 1;
         if (e === INF) continue;
       }
@@ -184,6 +200,7 @@ function earliestOne(
   row: FitRow,
   from: number,
   w: number,
+  sound: boolean,
 ): number {
   const lb = row.lb;
   if (!row.heap) {
@@ -200,7 +217,7 @@ function earliestOne(
     popped.push(j);
     // Unbounded on purpose: an exact bound keeps this node out of the next jobs' walks until
     // the frontier reaches it, where a bounded scan would be redone by each of them.
-    const e = scan(tls[cands[j]!]!, lb, j, from, need[j]! * mult, w, INF);
+    const e = scan(tls[cands[j]!]!, lb, j, from, need[j]! * mult, w, INF, sound);
     if (e < best) best = e;
   }
   for (const j of popped) heapPush(row, j);
@@ -214,12 +231,13 @@ function earliestUnits(
   from: number,
   w: number,
   memo: FitMemo,
+  sound = false,
 ): number {
   const cands = s.candidates;
   const need = s.need;
   const m = cands.length;
   const units = typeof s.count === "number" ? s.count : 1;
-  const single = earliestOne(tls, cands, need, units, memo.fitRow(s, w, units, from), from, w);
+  const single = earliestOne(tls, cands, need, units, memo.fitRow(s, w, units, from), from, w, sound);
   if (single === from || units === 1) return single;
   // Several nodes: try the first moments some node can take one unit, before `single`. Why a
   // cap: in a fragmented Gantt single cores free up at every event, and summing them at each one
@@ -228,7 +246,7 @@ function earliestUnits(
   const lb = row.lb;
   let T = from;
   for (let tries = 0; T < single && tries < MAX_SPREAD_TRIES; tries++) {
-    const t1 = earliestOne(tls, cands, need, 1, row, T, w);
+    const t1 = earliestOne(tls, cands, need, 1, row, T, w, false);
     if (t1 >= single) break;
     let total = 0;
     for (let j = 0; j < m && total < units; j++) {
@@ -360,12 +378,13 @@ export function earliestJob(
   horizon: number,
   memo: FitMemo,
   avoid?: Int32Array,
+  sound = false,
 ): { start: number; takes: Take[][] } | null {
   let T = from;
   for (;;) {
     let tp = T;
     for (const s of shapes) {
-      const e = earliestAlone(tls, s, T, w, memo);
+      const e = earliestAlone(tls, s, T, w, memo, sound && shapes.length === 1 && T === from);
       if (e === INF) return null;
       if (e > tp) tp = e;
     }
