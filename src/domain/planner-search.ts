@@ -10,8 +10,6 @@ export interface Take {
 }
 
 const INF = Number.POSITIVE_INFINITY;
-/** Moments tried for spreading a units request (`core=N`) over several nodes; see earliestUnits. */
-export const MAX_SPREAD_TRIES = 8;
 
 /**
  * Per (shape, walltime, cores variant): for each candidate, a time before which it has no fit
@@ -239,23 +237,36 @@ function earliestUnits(
   const units = typeof s.count === "number" ? s.count : 1;
   const single = earliestOne(tls, cands, need, units, memo.fitRow(s, w, units, from), from, w, sound);
   if (single === from || units === 1) return single;
-  // Several nodes: try the first moments some node can take one unit, before `single`. Why a
-  // cap: in a fragmented Gantt single cores free up at every event, and summing them at each one
-  // costs a pass over all nodes; past the cap the job waits for one node (a valid, later slot).
+  // Several nodes. When one node can hold the job later, spreading is tried at `from` only (the
+  // earliest the job could start at all): why not at every later moment a core frees up, before
+  // `single`: in a fragmented Gantt that is every event, each costing a pass over all nodes,
+  // and spreading a job over fragments is worth it mainly to start it now. When no node is big
+  // enough, every moment a unit frees up is tried until the units add up.
+  if (single !== INF) return unitsAt(tls, s, from, w, units) ? from : single;
+  let capacity = 0;
+  for (let j = 0; j < m; j++) capacity += Math.floor(tls[cands[j]!]!.cores / need[j]!);
+  if (capacity < units) return INF;
   const row = memo.fitRow(s, w, 1, from);
-  const lb = row.lb;
   let T = from;
-  for (let tries = 0; T < single && tries < MAX_SPREAD_TRIES; tries++) {
+  for (;;) {
     const t1 = earliestOne(tls, cands, need, 1, row, T, w, false);
-    if (t1 >= single) break;
-    let total = 0;
-    for (let j = 0; j < m && total < units; j++) {
-      if (lb[j]! <= t1) total += Math.floor(tls[cands[j]!]!.minFree(t1, t1 + w) / need[j]!);
-    }
-    if (total >= units) return t1;
+    if (t1 === INF) return INF;
+    if (unitsAt(tls, s, t1, w, units)) return t1;
     T = t1 + 1;
   }
-  return single;
+}
+
+/** Whether the candidates together have `units` units free over [t, t + w). */
+function unitsAt(tls: readonly NodeTimeline[], s: GroupShape, t: number, w: number, units: number): boolean {
+  let total = 0;
+  for (let j = 0; j < s.candidates.length && total < units; j++) {
+    const tl = tls[s.candidates[j]!]!;
+    const need = s.need[j]!;
+    // Most nodes are full at t in a loaded Gantt: one lookup rejects them.
+    if (tl.free[tl.index(t)]! < need) continue;
+    total += Math.floor(tl.minFree(t, t + w) / need);
+  }
+  return total >= units;
 }
 
 /**
