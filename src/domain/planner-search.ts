@@ -1,6 +1,7 @@
 // Earliest-start search over the Gantt (one NodeTimeline per node) and placement at a given time.
 
 import type { NodeTimeline } from "./node-timeline.ts";
+import { type FitMemo, type FitRow, freshRow, heapPop, heapPush, scan } from "./planner-memo.ts";
 import type { GroupShape } from "./resource-shape.ts";
 
 /** Cores a job takes on one node (`node` indexes the planner's node list). */
@@ -11,115 +12,13 @@ export interface Take {
 
 const INF = Number.POSITIVE_INFINITY;
 
-/**
- * Per (shape, walltime, cores variant): for each candidate, a time before which it has no fit
- * (from `from` on). Why it stays true for the whole pass: allocations are only added, so fits
- * only disappear. Resuming scans there means each node's Gantt row is read about once per shape,
- * not once per job: this is what makes 100k jobs fit in a second.
- */
-export class FitMemo {
-  private readonly rows = new Map<GroupShape, Map<number, Map<number, FitRow>>>();
-
-  row(s: GroupShape, w: number, variant: number, from: number): Float64Array {
-    return this.fitRow(s, w, variant, from).lb;
-  }
-
-  fitRow(s: GroupShape, w: number, variant: number, from: number): FitRow {
-    let byW = this.rows.get(s);
-    if (!byW) {
-      byW = new Map();
-      this.rows.set(s, byW);
-    }
-    let byVariant = byW.get(w);
-    if (!byVariant) {
-      byVariant = new Map();
-      byW.set(w, byVariant);
-    }
-    let r = byVariant.get(variant);
-    if (!r) {
-      r = { from, lb: new Float64Array(s.candidates.length).fill(from), heap: null, size: 0 };
-      byVariant.set(variant, r);
-    } else if (from < r.from) {
-      // Bounds were proven from a later time only: start over.
-      r.from = from;
-      r.lb.fill(from);
-      r.heap = null;
-    }
-    return r;
-  }
-}
-
-/** A memo row: lower bounds per candidate, and (built on first use) a min-heap of candidates by bound. */
-export interface FitRow {
-  from: number;
-  lb: Float64Array;
-  heap: Int32Array | null;
-  size: number;
-}
-
-function heapPush(r: FitRow, j: number): void {
-  const h = r.heap!;
-  const lb = r.lb;
-  let i = r.size++;
-  while (i > 0) {
-    const p = (i - 1) >> 1;
-    if (lb[h[p]!]! <= lb[j]!) break;
-    h[i] = h[p]!;
-    i = p;
-  }
-  h[i] = j;
-}
-
-function heapPop(r: FitRow): number {
-  const h = r.heap!;
-  const lb = r.lb;
-  const top = h[0]!;
-  const last = h[--r.size]!;
-  let i = 0;
-  for (;;) {
-    let c = 2 * i + 1;
-    if (c >= r.size) break;
-    if (c + 1 < r.size && lb[h[c + 1]!]! < lb[h[c]!]!) c++;
-    if (lb[h[c]!]! >= lb[last]!) break;
-    h[i] = h[c]!;
-    i = c;
-  }
-  h[i] = last;
-  return top;
-}
-
-/**
- * Earliest fit of candidate j from `from` (not after `bound`), resuming at its memo bound. The
- * memo says "no fit in [row start, lb)"; a scan extends it only when it starts at lb (contiguous),
- * or when `sound`: the caller knows no candidate fits before `from` (a single-group search from
- * its shape's own lower bound), which covers the gap. Scans from other times (retries at t + 1,
- * `+` groups, the no-backfill floor) read the memo but must not extend it past a gap.
- */
-function scan(
-  tl: NodeTimeline,
-  lb: Float64Array,
-  j: number,
-  from: number,
-  cores: number,
-  w: number,
-  bound: number,
-  sound: boolean,
-): number {
-  if (sound && lb[j]! < from) lb[j] = from;
-  const start = Math.max(from, lb[j]!);
-  if (start > bound) return INF;
-  const e = tl.earliestFit(start, cores, w, bound);
-  // No fit in [start, bound] when e is Infinity: the next scan may begin after bound.
-  if (start === lb[j]) lb[j] = e !== INF ? e : bound === INF ? INF : bound + 1;
-  return e;
-}
-
 /** Nodes a `nodes`-mode group needs at once (BEST needs one to start). */
 const nodesWanted = (s: GroupShape): number =>
   s.count === "ALL" ? s.candidates.length : s.count === "BEST" ? 1 : s.count;
 
 /**
- * Earliest t >= from at which the group alone fits, or Infinity.
+ * Earliest t >= from at which the group alone fits, or Infinity. `advance`: `from` is this job's
+ * own lower bound (see FitMemo.row).
  * Nodes mode, k nodes: let e_n be node n's earliest fit from T; the k-th smallest e_n is a lower
  * bound of the answer (every node fitting at the answer has e_n <= it). If k nodes fit there it is
  * the answer, else the answer is later: retry from there + 1 s. Within one search, an e_n still
@@ -131,21 +30,21 @@ export function earliestAlone(
   from: number,
   w: number,
   memo: FitMemo,
-  sound = false,
+  advance: boolean,
 ): number {
   const cands = s.candidates;
   const need = s.need;
   const m = cands.length;
   if (m === 0) return INF;
-  if (s.mode === "units") return earliestUnits(tls, s, from, w, memo, sound);
+  if (s.mode === "units") return earliestUnits(tls, s, from, w, memo, advance);
   const k = nodesWanted(s);
   if (k > m) return INF;
-  if (k === 1) return earliestOne(tls, cands, need, 1, memo.fitRow(s, w, 1, from), from, w, sound);
-  const row = memo.row(s, w, 1, from);
-  // A local copy: within this search each entry is node j's earliest fit from the current T
-  // (exact) or a bound on it; only scans contiguous with the memo are written back to it.
+  const row = memo.row(s, w, 1, from, advance) ?? freshRow(s, from);
+  if (k === 1) return earliestOne(tls, cands, need, 1, row, from, w);
+  // Local bounds: within this search, node j's earliest fit from the current T (exact) or a
+  // bound on it; scans contiguous with the row are written back to it.
   const lb = new Float64Array(m);
-  for (let j = 0; j < m; j++) lb[j] = Math.max(from, row[j]!);
+  for (let j = 0; j < m; j++) lb[j] = Math.max(from, row.lb[j]!, row.from);
   const exact = new Uint8Array(m);
   const top: number[] = [];
   let T = from;
@@ -159,7 +58,7 @@ export function earliestAlone(
         const start = Math.max(T, lb[j]!);
         e = start > kth ? INF : tls[cands[j]!]!.earliestFit(start, need[j]!, w, kth);
         lb[j] = e !== INF ? e : kth === INF ? INF : Math.max(start, kth + 1);
-        if (start <= row[j]!) row[j] = lb[j]!;
+        if (start <= Math.max(row.lb[j]!, row.from)) row.lb[j] = lb[j]!;
         exact[j] = e === INF ? 0 : 1;
         if (e === INF) continue;
       }
@@ -187,8 +86,8 @@ export function earliestAlone(
 
 /**
  * Earliest time one candidate fits need[j] * mult cores. Why a heap: candidates are visited in
- * order of their memo bound and the walk stops at the first bound past the best fit found, so a
- * job touches only the few nodes near the Gantt's frontier instead of all of them.
+ * order of their bound and the walk stops at the first bound past the best fit found, so a job
+ * touches only the few nodes near the Gantt's frontier instead of all of them.
  */
 function earliestOne(
   tls: readonly NodeTimeline[],
@@ -198,7 +97,6 @@ function earliestOne(
   row: FitRow,
   from: number,
   w: number,
-  sound: boolean,
 ): number {
   const lb = row.lb;
   if (!row.heap) {
@@ -215,7 +113,7 @@ function earliestOne(
     popped.push(j);
     // Unbounded on purpose: an exact bound keeps this node out of the next jobs' walks until
     // the frontier reaches it, where a bounded scan would be redone by each of them.
-    const e = scan(tls[cands[j]!]!, lb, j, from, need[j]! * mult, w, INF, sound);
+    const e = scan(tls[cands[j]!]!, row, j, from, need[j]! * mult, w, INF);
     if (e < best) best = e;
   }
   for (const j of popped) heapPush(row, j);
@@ -229,13 +127,14 @@ function earliestUnits(
   from: number,
   w: number,
   memo: FitMemo,
-  sound = false,
+  advance: boolean,
 ): number {
   const cands = s.candidates;
   const need = s.need;
   const m = cands.length;
   const units = typeof s.count === "number" ? s.count : 1;
-  const single = earliestOne(tls, cands, need, units, memo.fitRow(s, w, units, from), from, w, sound);
+  const rowAll = memo.row(s, w, units, from, advance) ?? freshRow(s, from);
+  const single = earliestOne(tls, cands, need, units, rowAll, from, w);
   if (single === from || units === 1) return single;
   // Several nodes. When one node can hold the job later, spreading is tried at `from` only (the
   // earliest the job could start at all): why not at every later moment a core frees up, before
@@ -246,10 +145,10 @@ function earliestUnits(
   let capacity = 0;
   for (let j = 0; j < m; j++) capacity += Math.floor(tls[cands[j]!]!.cores / need[j]!);
   if (capacity < units) return INF;
-  const row = memo.fitRow(s, w, 1, from);
+  const row = memo.row(s, w, 1, from, advance) ?? freshRow(s, from);
   let T = from;
   for (;;) {
-    const t1 = earliestOne(tls, cands, need, 1, row, T, w, false);
+    const t1 = earliestOne(tls, cands, need, 1, row, T, w);
     if (t1 === INF) return INF;
     if (unitsAt(tls, s, t1, w, units)) return t1;
     T = t1 + 1;
@@ -296,7 +195,7 @@ export function placeAt(
     const s = shapes[gi]!;
     const takes: Take[] = [];
     if (s.mode === "nodes") {
-      const avail = available(tls, s, t, w, used, reserved, memo?.row(s, w, 1, t), 1);
+      const avail = available(tls, s, t, w, used, reserved, memo?.row(s, w, 1, t, false)?.lb, 1);
       const k = nodesWanted(s);
       if (avail.length < k) return null;
       avail.sort(
@@ -350,7 +249,7 @@ function placeUnits(
   pen: Int32Array | undefined,
 ): boolean {
   const units = typeof s.count === "number" ? s.count : 1;
-  const whole = available(tls, s, t, w, used, reserved, memo?.row(s, w, units, t), units);
+  const whole = available(tls, s, t, w, used, reserved, memo?.row(s, w, units, t, false)?.lb, units);
   if (whole.length > 0) {
     let best = whole[0]!;
     for (const a of whole) {
@@ -360,7 +259,7 @@ function placeUnits(
     takes.push({ node: best.node, cores: units * s.need[best.j]! });
     return true;
   }
-  const avail = available(tls, s, t, w, used, reserved, memo?.row(s, w, 1, t), 1);
+  const avail = available(tls, s, t, w, used, reserved, memo?.row(s, w, 1, t, false)?.lb, 1);
   const unitsOf = (a: { j: number; free: number }) => Math.floor(a.free / s.need[a.j]!);
   avail.sort((a, b) => rsv(pen, a, b) || unitsOf(b) - unitsOf(a) || a.node - b.node);
   let left = units;
@@ -389,13 +288,12 @@ export function earliestJob(
   horizon: number,
   memo: FitMemo,
   avoid?: Int32Array,
-  sound = false,
 ): { start: number; takes: Take[][] } | null {
   let T = from;
   for (;;) {
     let tp = T;
     for (const s of shapes) {
-      const e = earliestAlone(tls, s, T, w, memo, sound && shapes.length === 1 && T === from);
+      const e = earliestAlone(tls, s, T, w, memo, shapes.length === 1 && T === from);
       if (e === INF) return null;
       if (e > tp) tp = e;
     }

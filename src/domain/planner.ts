@@ -2,7 +2,8 @@
 
 import type { NodeInfo, PropertyValue } from "./node.ts";
 import { NodeTimeline } from "./node-timeline.ts";
-import { earliestJob, FitMemo, placeAt, type Take } from "./planner-search.ts";
+import { FitMemo } from "./planner-memo.ts";
+import { earliestJob, placeAt, type Take } from "./planner-search.ts";
 import type {
   JobPlan,
   JobStart,
@@ -205,10 +206,8 @@ export function plan(input: PlanInput): Plan {
     }
     const key = pass.searchKey(shapes, job.walltime);
     let from = pass.lowerBound.get(key) ?? now;
-    // `from` is a proven bound (nothing of this shape fits before it) unless the no-backfill floor raised it.
-    const sound = backfill || previousStart <= from;
     if (!backfill && previousStart > from) from = previousStart;
-    const found = earliestJob(pass.tls, shapes, from, job.walltime, pass.horizon, memo, beNow, sound);
+    const found = earliestJob(pass.tls, shapes, from, job.walltime, pass.horizon, memo, beNow);
     if (!found) {
       unplaceable(job, "resources", "the groups of the request can never fit together");
       continue;
@@ -220,7 +219,7 @@ export function plan(input: PlanInput): Plan {
       // `priority` when the job would start now but for jobs placed ahead of it.
       let fits = baseFit.get(key);
       if (fits === undefined) {
-        const t = earliestJob(base, shapes, now, job.walltime, baseHorizon, baseMemo, undefined, true);
+        const t = earliestJob(base, shapes, now, job.walltime, baseHorizon, baseMemo);
         fits = t !== null && t.start === now;
         baseFit.set(key, fits);
       }
