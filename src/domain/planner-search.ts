@@ -195,7 +195,7 @@ export function placeAt(
     const s = shapes[gi]!;
     const takes: Take[] = [];
     if (s.mode === "nodes") {
-      const avail = available(tls, s, t, w, used, reserved, memo?.row(s, w, 1, t, false)?.lb, 1);
+      const avail = available(tls, s, t, w, used, reserved, memo?.row(s, w, 1, t, false), 1);
       const k = nodesWanted(s);
       if (avail.length < k) return null;
       avail.sort(
@@ -221,18 +221,34 @@ function available(
   w: number,
   used: Map<number, number>,
   reserved: Int32Array | undefined,
-  lb: Float64Array | undefined,
+  row: FitRow | null | undefined,
   mult: number,
 ): { j: number; node: number; free: number }[] {
   const avail: { j: number; node: number; free: number }[] = [];
-  for (let j = 0; j < s.candidates.length; j++) {
-    if (lb && lb[j]! > t) continue;
+  const consider = (j: number): void => {
     const node = s.candidates[j]!;
     const want = s.need[j]! * mult;
-    if (want > tls[node]!.cores) continue;
+    if (want > tls[node]!.cores) return;
     const free = tls[node]!.minFree(t, t + w) - (used.get(node) ?? 0) - (reserved?.[node] ?? 0);
     if (free >= want) avail.push({ j, node, free });
+  };
+  const lb = row?.lb;
+  if (row?.heap && lb) {
+    // Only the heap's top holds bounds <= t: walk it instead of every candidate.
+    const h = row.heap;
+    const stack = row.size > 0 ? [0] : [];
+    while (stack.length > 0) {
+      const i = stack.pop()!;
+      if (lb[h[i]!]! > t) continue;
+      consider(h[i]!);
+      if (2 * i + 1 < row.size) stack.push(2 * i + 1);
+      if (2 * i + 2 < row.size) stack.push(2 * i + 2);
+    }
+    // Heap order depends on bounds; keep the choice independent of it.
+    avail.sort((a, b) => a.j - b.j);
+    return avail;
   }
+  for (let j = 0; j < s.candidates.length; j++) if (!lb || lb[j]! <= t) consider(j);
   return avail;
 }
 
@@ -249,7 +265,7 @@ function placeUnits(
   pen: Int32Array | undefined,
 ): boolean {
   const units = typeof s.count === "number" ? s.count : 1;
-  const whole = available(tls, s, t, w, used, reserved, memo?.row(s, w, units, t, false)?.lb, units);
+  const whole = available(tls, s, t, w, used, reserved, memo?.row(s, w, units, t, false), units);
   if (whole.length > 0) {
     let best = whole[0]!;
     for (const a of whole) {
@@ -259,7 +275,7 @@ function placeUnits(
     takes.push({ node: best.node, cores: units * s.need[best.j]! });
     return true;
   }
-  const avail = available(tls, s, t, w, used, reserved, memo?.row(s, w, 1, t, false)?.lb, 1);
+  const avail = available(tls, s, t, w, used, reserved, memo?.row(s, w, 1, t, false), 1);
   const unitsOf = (a: { j: number; free: number }) => Math.floor(a.free / s.need[a.j]!);
   avail.sort((a, b) => rsv(pen, a, b) || unitsOf(b) - unitsOf(a) || a.node - b.node);
   let left = units;
