@@ -31,10 +31,12 @@ export function earliestAlone(
   w: number,
   memo: FitMemo,
   advance: boolean,
+  hint?: number[],
 ): number {
   const cands = s.candidates;
   const need = s.need;
   const m = cands.length;
+  if (hint) hint.length = 0;
   if (m === 0) return INF;
   if (s.mode === "units") return earliestUnits(tls, s, from, w, memo, advance);
   const k = nodesWanted(s);
@@ -75,11 +77,15 @@ export function earliestAlone(
     if (top.length < k) return INF;
     const t1 = top[k - 1]!;
     let fit = 0;
-    for (let j = 0; j < m && fit < k; j++) {
+    for (let j = 0; j < m && (hint || fit < k); j++) {
       if (!exact[j] || lb[j]! > t1) continue;
-      if (lb[j] === t1 || tls[cands[j]!]!.minFree(t1, t1 + w) >= need[j]!) fit++;
+      if (lb[j] === t1 || tls[cands[j]!]!.minFree(t1, t1 + w) >= need[j]!) {
+        fit++;
+        hint?.push(j);
+      }
     }
     if (fit >= k) return t1;
+    if (hint) hint.length = 0;
     T = t1 + 1;
   }
 }
@@ -182,6 +188,7 @@ export function placeAt(
   reserved?: Int32Array,
   memo?: FitMemo,
   avoid?: Int32Array,
+  hint?: readonly number[],
 ): Take[][] | null {
   // Tie-breaks prefer nodes with fewer besteffort cores (fewer kills), then the best fit.
   const pen = avoid ?? reserved;
@@ -195,7 +202,18 @@ export function placeAt(
     const s = shapes[gi]!;
     const takes: Take[] = [];
     if (s.mode === "nodes") {
-      const avail = available(tls, s, t, w, used, reserved, memo?.row(s, w, 1, t, false), 1);
+      // A one-group search already knows which candidates fit at t: the hint.
+      const avail = available(
+        tls,
+        s,
+        t,
+        w,
+        used,
+        reserved,
+        memo?.row(s, w, 1, t, false),
+        1,
+        shapes.length === 1 ? hint : undefined,
+      );
       const k = nodesWanted(s);
       if (avail.length < k) return null;
       avail.sort(
@@ -223,6 +241,7 @@ function available(
   reserved: Int32Array | undefined,
   row: FitRow | null | undefined,
   mult: number,
+  hint?: readonly number[],
 ): { j: number; node: number; free: number }[] {
   const avail: { j: number; node: number; free: number }[] = [];
   const consider = (j: number): void => {
@@ -232,6 +251,10 @@ function available(
     const free = tls[node]!.minFree(t, t + w) - (used.get(node) ?? 0) - (reserved?.[node] ?? 0);
     if (free >= want) avail.push({ j, node, free });
   };
+  if (hint && hint.length > 0) {
+    for (const j of hint) consider(j);
+    return avail;
+  }
   const lb = row?.lb;
   if (row?.heap && lb) {
     // Only the heap's top holds bounds <= t: walk it instead of every candidate.
@@ -306,14 +329,15 @@ export function earliestJob(
   avoid?: Int32Array,
 ): { start: number; takes: Take[][] } | null {
   let T = from;
+  const hint: number[] = [];
   for (;;) {
     let tp = T;
     for (const s of shapes) {
-      const e = earliestAlone(tls, s, T, w, memo, shapes.length === 1 && T === from);
+      const e = earliestAlone(tls, s, T, w, memo, shapes.length === 1 && T === from, hint);
       if (e === INF) return null;
       if (e > tp) tp = e;
     }
-    const takes = placeAt(tls, shapes, tp, w, undefined, memo, avoid);
+    const takes = placeAt(tls, shapes, tp, w, undefined, memo, avoid, shapes.length === 1 ? hint : undefined);
     if (takes) return { start: tp, takes };
     if (tp >= horizon) return null;
     T = tp + 1;
