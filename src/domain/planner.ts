@@ -105,6 +105,8 @@ class Pass {
 
   /** Takes as node names with cores, one entry per node, head node (first group's first) first. */
   named(takes: Take[][]): NodeCores[] {
+    // One group: its nodes are distinct already.
+    if (takes.length === 1) return takes[0]!.map((t) => ({ uid: this.nodes[t.node]!.uid, cores: t.cores }));
     const merged = new Map<number, number>();
     for (const group of takes) for (const t of group) merged.set(t.node, (merged.get(t.node) ?? 0) + t.cores);
     return [...merged].map(([i, cores]) => ({ uid: this.nodes[i]!.uid, cores }));
@@ -253,6 +255,8 @@ export function plan(input: PlanInput): Plan {
   }
 
   // 4. Waiting besteffort jobs take what is idle now (they do not reserve the future).
+  let idle = 0;
+  for (let i = 0; i < pass.nodes.length; i++) idle += Math.max(0, pass.tls[i]!.free[0]! - beUsed[i]!);
   for (const job of ordered) {
     if (result.has(job.id)) continue;
     if (job.hold) unplaceable(job, "hold", "held by its user or an administrator");
@@ -260,13 +264,19 @@ export function plan(input: PlanInput): Plan {
       unplaceable(job, "dependency", "waiting for the jobs it depends on");
     else {
       const shapes = pass.shapesOf(job);
-      const takes = shapes.some(never) ? null : placeAt(pass.tls, shapes, now, 1, beUsed);
+      // Why count idle cores: once none are left, the rest of a long besteffort queue is skipped.
+      const takes = idle === 0 || shapes.some(never) ? null : placeAt(pass.tls, shapes, now, 1, beUsed);
       if (!takes) {
         unplaceable(job, "resources", "besteffort: waiting for idle resources");
         continue;
       }
       const nodes = pass.named(takes);
-      for (const g of takes) for (const t of g) beUsed[t.node] = beUsed[t.node]! + t.cores;
+      for (const g of takes) {
+        for (const t of g) {
+          beUsed[t.node] = beUsed[t.node]! + t.cores;
+          idle -= t.cores;
+        }
+      }
       starts.push({ id: job.id, nodes });
       result.set(job.id, { id: job.id, scheduledAt: now, reason: null, nodes });
     }
