@@ -43,50 +43,84 @@ export function earliestAlone(
   if (k > m) return INF;
   const row = memo.row(s, w, 1, from, advance) ?? freshRow(s, from);
   if (k === 1) return earliestOne(tls, cands, need, 1, row, from, w);
-  // Local bounds: within this search, node j's earliest fit from the current T (exact) or a
-  // bound on it; scans contiguous with the row are written back to it.
-  const lb = new Float64Array(m);
-  for (let j = 0; j < m; j++) lb[j] = Math.max(from, row.lb[j]!, row.from);
-  const exact = new Uint8Array(m);
+  return earliestK(tls, cands, need, k, row, from, w, hint ?? []);
+}
+
+function ensureHeap(
+  tls: readonly NodeTimeline[],
+  cands: readonly number[],
+  need: readonly number[],
+  mult: number,
+  row: FitRow,
+): void {
+  if (row.heap) return;
+  row.heap = new Int32Array(cands.length);
+  row.size = 0;
+  for (let j = 0; j < cands.length; j++) if (need[j]! * mult <= tls[cands[j]!]!.cores) heapPush(row, j);
+}
+
+/**
+ * k nodes at once. Nodes leave the heap in order of their bound and get their exact earliest fit
+ * from T; once the k-th smallest of those is no later than every remaining bound, it is a lower
+ * bound of the answer (every node fitting at the answer fits there or earlier). If k nodes fit
+ * at it, done; else retry from there + 1 s, rescanning only the nodes whose fit fell behind.
+ * `hint` receives the nodes that fit at the answer.
+ */
+function earliestK(
+  tls: readonly NodeTimeline[],
+  cands: readonly number[],
+  need: readonly number[],
+  k: number,
+  row: FitRow,
+  from: number,
+  w: number,
+  hint: number[],
+): number {
+  ensureHeap(tls, cands, need, 1, row);
+  const lb = row.lb;
+  const act: number[] = [];
+  const ex: number[] = [];
+  // The k smallest fits among active nodes, ascending.
   const top: number[] = [];
+  const offer = (e: number): void => {
+    if (top.length === k && e >= top[k - 1]!) return;
+    let p = top.length < k ? top.length : k - 1;
+    if (top.length < k) top.push(e);
+    while (p > 0 && top[p - 1]! > e) {
+      top[p] = top[p - 1]!;
+      p--;
+    }
+    top[p] = e;
+  };
+  const done = (t: number): number => {
+    for (const j of act) heapPush(row, j);
+    return t;
+  };
   let T = from;
   for (;;) {
     top.length = 0;
-    for (let j = 0; j < m; j++) {
+    for (let i = 0; i < act.length; i++) {
+      if (ex[i]! < T) ex[i] = scan(tls[cands[act[i]!]!]!, row, act[i]!, T, need[act[i]!]!, w, INF);
+      offer(ex[i]!);
+    }
+    for (;;) {
       const kth = top.length < k ? INF : top[k - 1]!;
-      let e: number;
-      if (exact[j] && lb[j]! >= T) e = lb[j]!;
-      else {
-        const start = Math.max(T, lb[j]!);
-        e = start > kth ? INF : tls[cands[j]!]!.earliestFit(start, need[j]!, w, kth);
-        lb[j] = e !== INF ? e : kth === INF ? INF : Math.max(start, kth + 1);
-        if (start <= Math.max(row.lb[j]!, row.from)) row.lb[j] = lb[j]!;
-        exact[j] = e === INF ? 0 : 1;
-        if (e === INF) continue;
-      }
-      if (e < kth) {
-        let p = Math.min(top.length, k - 1);
-        if (top.length < k) top.push(e);
-        while (p > 0 && top[p - 1]! > e) {
-          top[p] = top[p - 1]!;
-          p--;
-        }
-        top[p] = e;
-      }
+      if (row.size === 0 || kth <= Math.max(lb[row.heap![0]!]!, T)) break;
+      const j = heapPop(row);
+      act.push(j);
+      const e = scan(tls[cands[j]!]!, row, j, T, need[j]!, w, INF);
+      ex.push(e);
+      offer(e);
     }
-    if (top.length < k) return INF;
-    const t1 = top[k - 1]!;
-    let fit = 0;
-    for (let j = 0; j < m && (hint || fit < k); j++) {
-      if (!exact[j] || lb[j]! > t1) continue;
-      if (lb[j] === t1 || tls[cands[j]!]!.minFree(t1, t1 + w) >= need[j]!) {
-        fit++;
-        hint?.push(j);
-      }
+    const kth = top.length < k ? INF : top[k - 1]!;
+    if (kth === INF) return done(INF);
+    hint.length = 0;
+    for (let i = 0; i < act.length; i++) {
+      const j = act[i]!;
+      if (ex[i] === kth || (ex[i]! < kth && tls[cands[j]!]!.minFree(kth, kth + w) >= need[j]!)) hint.push(j);
     }
-    if (fit >= k) return t1;
-    if (hint) hint.length = 0;
-    T = t1 + 1;
+    if (hint.length >= k) return done(kth);
+    T = kth + 1;
   }
 }
 
@@ -105,15 +139,11 @@ function earliestOne(
   w: number,
 ): number {
   const lb = row.lb;
-  if (!row.heap) {
-    row.heap = new Int32Array(cands.length);
-    row.size = 0;
-    for (let j = 0; j < cands.length; j++) if (need[j]! * mult <= tls[cands[j]!]!.cores) heapPush(row, j);
-  }
+  ensureHeap(tls, cands, need, mult, row);
   let best = INF;
   const popped: number[] = [];
   while (row.size > 0) {
-    const j = row.heap[0]!;
+    const j = row.heap![0]!;
     if (Math.max(lb[j]!, from) >= best) break;
     heapPop(row);
     popped.push(j);
