@@ -132,7 +132,7 @@ const result = plan({ now, nodes, running, waiting, fairShare: { weight: 86400, 
 const ms = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 const mem = process.memoryUsage();
-const horizon = Math.max(...result.jobs.map((j) => (j.scheduledAt ?? now) - now));
+const horizon = result.jobs.reduce((a, j) => Math.max(a, (j.scheduledAt ?? now) - now), 0);
 const cores = nodes.reduce((a, n) => a + n.cores, 0);
 console.log(`gridq planner benchmark, ${new Date().toISOString()}`);
 console.log(

@@ -8,6 +8,8 @@ export class NodeTimeline {
   readonly cores: number;
   times: number[];
   free: number[];
+  /** The last index found (a search hint; any value is safe). */
+  private last = 0;
 
   constructor(start: number, cores: number) {
     this.cores = cores;
@@ -25,6 +27,12 @@ export class NodeTimeline {
   /** Index of the segment holding `t` (t at or after the first time). */
   index(t: number): number {
     const times = this.times;
+    // Queries cluster around the Gantt's frontier: try the last answer and its successor first.
+    const c = this.last;
+    if (c < times.length && times[c]! <= t) {
+      if (c + 1 >= times.length || times[c + 1]! > t) return c;
+      if (c + 2 >= times.length || times[c + 2]! > t) return (this.last = c + 1);
+    }
     let lo = 0;
     let hi = times.length - 1;
     while (lo < hi) {
@@ -32,6 +40,7 @@ export class NodeTimeline {
       if (times[mid]! <= t) lo = mid;
       else hi = mid - 1;
     }
+    this.last = lo;
     return lo;
   }
 

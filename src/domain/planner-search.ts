@@ -11,6 +11,7 @@ export interface Take {
 }
 
 const INF = Number.POSITIVE_INFINITY;
+const ONE: readonly number[] = [0];
 
 /** Nodes a `nodes`-mode group needs at once (BEST needs one to start). */
 const nodesWanted = (s: GroupShape): number =>
@@ -226,8 +227,10 @@ export function placeAt(
   const out: Take[][] = new Array(shapes.length);
   // The most constrained group is placed first (fewer joint misses); results keep request order,
   // so the first group's first node stays the head node.
-  const order = shapes.map((_, i) => i);
-  if (shapes.length > 1) order.sort((a, b) => shapes[a]!.candidates.length - shapes[b]!.candidates.length);
+  const order =
+    shapes.length === 1
+      ? ONE
+      : shapes.map((_, i) => i).sort((a, b) => shapes[a]!.candidates.length - shapes[b]!.candidates.length);
   for (const gi of order) {
     const s = shapes[gi]!;
     const takes: Take[] = [];

@@ -42,13 +42,12 @@ class Pass {
   readonly shapeCache = new Map<string, GroupShape>();
   /** Parsed requests are often shared (arrays, repeated submissions): skip rebuilding their keys. */
   readonly byGroup = new WeakMap<object, GroupShape>();
-  readonly keyOfShapes = new WeakMap<GroupShape, Map<number, string>>();
   /**
    * Why a per-shape lower bound is sound: within a pass allocations are only added, so the set of
    * feasible starts for a given shape and walltime only shrinks; the earliest start found for one
    * job is a lower bound for the next job of the same shape. This is what makes 100k jobs cheap.
    */
-  readonly lowerBound = new Map<string, number>();
+  readonly lowerBound = new Map<string, { ws: number[]; ts: number[] }>();
   horizon: number;
 
   constructor(input: PlanInput) {
@@ -82,20 +81,33 @@ class Pass {
     return shapes;
   }
 
-  /** Identity of a search (shapes and walltime), for the lower-bound cache. */
-  searchKey(shapes: GroupShape[], w: number): string {
-    if (shapes.length > 1) return `${shapes.map((s) => s.key).join("\u0001")}@${w}`;
-    let byW = this.keyOfShapes.get(shapes[0]!);
-    if (!byW) {
-      byW = new Map();
-      this.keyOfShapes.set(shapes[0]!, byW);
+  /** Identity of a request's shapes, for the lower-bound cache. */
+  shapesKey(shapes: GroupShape[]): string {
+    return shapes.length === 1 ? shapes[0]!.key : shapes.map((s) => s.key).join("\u0001");
+  }
+
+  /**
+   * No job of these shapes can start before this. A longer walltime is harder to fit (its
+   * feasible starts are a subset), so the bound found for any shorter walltime holds too.
+   */
+  boundOf(key: string, w: number): number {
+    const b = this.lowerBound.get(key);
+    let t = this.now;
+    if (b) for (let i = 0; i < b.ws.length; i++) if (b.ws[i]! <= w && b.ts[i]! > t) t = b.ts[i]!;
+    return t;
+  }
+
+  setBound(key: string, w: number, t: number): void {
+    let b = this.lowerBound.get(key);
+    if (!b) {
+      b = { ws: [], ts: [] };
+      this.lowerBound.set(key, b);
     }
-    let k = byW.get(w);
-    if (k === undefined) {
-      k = `${shapes[0]!.key}@${w}`;
-      byW.set(w, k);
-    }
-    return k;
+    const i = b.ws.indexOf(w);
+    if (i < 0) {
+      b.ws.push(w);
+      b.ts.push(t);
+    } else if (t > b.ts[i]!) b.ts[i] = t;
   }
 
   allocate(start: number, w: number, takes: Take[][]): void {
@@ -187,7 +199,7 @@ export function plan(input: PlanInput): Plan {
   // 2. Normal jobs in priority order, each at its earliest slot.
   const backfill = input.backfill !== false;
   let previousStart = now;
-  const baseFit = new Map<string, boolean>();
+  const baseFit = new Map<string, Map<number, boolean>>();
   const memo = new FitMemo();
   const baseMemo = new FitMemo();
   for (const job of ordered) {
@@ -206,24 +218,29 @@ export function plan(input: PlanInput): Plan {
       unplaceable(job, "resources", "no node matches the request, or too few nodes exist");
       continue;
     }
-    const key = pass.searchKey(shapes, job.walltime);
-    let from = pass.lowerBound.get(key) ?? now;
+    const key = pass.shapesKey(shapes);
+    let from = pass.boundOf(key, job.walltime);
     if (!backfill && previousStart > from) from = previousStart;
     const found = earliestJob(pass.tls, shapes, from, job.walltime, pass.horizon, memo, beNow);
     if (!found) {
       unplaceable(job, "resources", "the groups of the request can never fit together");
       continue;
     }
-    pass.lowerBound.set(key, found.start);
+    pass.setBound(key, job.walltime, found.start);
     previousStart = found.start;
     let reason: JobPlan["reason"] = "resources";
     if (found.start > now) {
       // `priority` when the job would start now but for jobs placed ahead of it.
-      let fits = baseFit.get(key);
+      let byW = baseFit.get(key);
+      if (!byW) {
+        byW = new Map();
+        baseFit.set(key, byW);
+      }
+      let fits = byW.get(job.walltime);
       if (fits === undefined) {
         const t = earliestJob(base, shapes, now, job.walltime, baseHorizon, baseMemo);
         fits = t !== null && t.start === now;
-        baseFit.set(key, fits);
+        byW.set(job.walltime, fits);
       }
       if (fits) reason = "priority";
     }
