@@ -18,3 +18,9 @@ export interface NodeInfo {
   /** Flat properties, OAR-style: cluster, nodeset, memnode, gpu_count, exotic, ... */
   properties: Record<string, PropertyValue>;
 }
+
+/** Cores of one node given to a job. The first entry of a job's list is its head node. */
+export interface NodeAllocation {
+  node: string;
+  cores: number;
+}
