@@ -203,7 +203,8 @@ export function plan(input: PlanInput): Plan {
   const memo = new FitMemo();
   const baseMemo = new FitMemo();
   for (const job of ordered) {
-    if (result.has(job.id) || job.besteffort) continue;
+    // Reservations not held nor blocked were decided in step 1 (and skipped below).
+    if (job.besteffort) continue;
     if (job.hold) {
       unplaceable(job, "hold", "held by its user or an administrator");
       continue;
