@@ -173,12 +173,13 @@ function earliestUnits(
   const rowAll = memo.row(s, w, units, from, advance) ?? freshRow(s, from);
   const single = earliestOne(tls, cands, need, units, rowAll, from, w);
   if (single === from || units === 1) return single;
-  // Several nodes. When one node can hold the job later, spreading is tried at `from` only (the
-  // earliest the job could start at all): why not at every later moment a core frees up, before
-  // `single`: in a fragmented Gantt that is every event, each costing a pass over all nodes,
-  // and spreading a job over fragments is worth it mainly to start it now. When no node is big
-  // enough, every moment a unit frees up is tried until the units add up.
-  if (single !== INF) return unitsAt(tls, s, from, w, units) ? from : single;
+  // Several nodes. When one node can hold the job later, spreading is tried only to start now
+  // (`from` is now): why not at every moment a core frees up before `single`: in a fragmented
+  // Gantt that is every event, each costing a pass over all nodes, and spreading a job over
+  // fragments is worth it to use idle cores now, not to book fragments in the future. When no
+  // node is big enough, every moment a unit frees up is tried until the units add up.
+  const now = tls[cands[0]!]!.times[0]!; // every timeline starts at the pass's now
+  if (single !== INF) return from === now && unitsAt(tls, s, from, w, units) ? from : single;
   let capacity = 0;
   for (let j = 0; j < m; j++) capacity += Math.floor(tls[cands[j]!]!.cores / need[j]!);
   if (capacity < units) return INF;

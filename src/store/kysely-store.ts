@@ -21,7 +21,12 @@ export abstract class KyselyStore implements Store {
     await this.db.destroy();
   }
 
-  #inserts: { job: NewJob; event: { at: number; description: string }; resolve(j: JobRecord): void; reject(e: unknown): void }[] = [];
+  #inserts: {
+    job: NewJob;
+    event: { at: number; description: string };
+    resolve(j: JobRecord): void;
+    reject(e: unknown): void;
+  }[] = [];
   #flushing: Promise<void> | null = null;
 
   /**
@@ -86,7 +91,9 @@ export abstract class KyselyStore implements Store {
       for (const b of batch) b.reject(e);
     } finally {
       this.#flushing =
-        this.#inserts.length > 0 ? new Promise<void>((r) => setImmediate(r)).then(() => this.#flushInserts()) : null;
+        this.#inserts.length > 0
+          ? new Promise<void>((r) => setImmediate(r)).then(() => this.#flushInserts())
+          : null;
     }
   }
 
