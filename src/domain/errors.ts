@@ -14,6 +14,11 @@ export const ERRORS = {
     retryable: false,
     summary: "The resource request (`resources`) cannot be parsed.",
   },
+  GRIDQ_INVALID_PROPERTIES: {
+    status: 400,
+    retryable: false,
+    summary: "The properties filter (`properties`) cannot be parsed or names an unknown property.",
+  },
   GRIDQ_INVALID_WALLTIME: { status: 400, retryable: false, summary: "The walltime cannot be parsed." },
   GRIDQ_INVALID_ID: { status: 400, retryable: false, summary: "An identifier is not a positive integer." },
   GRIDQ_UNSATISFIABLE: {
