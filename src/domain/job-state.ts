@@ -1,6 +1,7 @@
 // The job lifecycle as a pure state machine: states, events and the transitions between them.
 
 import { GridqError } from "./errors.ts";
+import type { NodeAllocation } from "./node.ts";
 
 /** Grid'5000's user-visible job states. */
 export const JOB_STATES = ["waiting", "hold", "launching", "running", "terminated", "error"] as const;
@@ -15,11 +16,17 @@ export const isFinal = (s: JobState): boolean => s === "terminated" || s === "er
 export type JobEvent =
   | { type: "hold"; at: number; by: string }
   | { type: "resume"; at: number; by: string }
-  | { type: "schedule"; at: number; nodes: string[]; leaseId: string }
+  | { type: "schedule"; at: number; nodes: NodeAllocation[]; leaseId: string }
   | { type: "start"; at: number; leaseId: string; pid?: number }
   | { type: "finish"; at: number; leaseId: string; exitCode: number | null; signal?: string | null }
   | { type: "launch-failed"; at: number; leaseId: string; reason: string }
-  | { type: "walltime-exceeded"; at: number; leaseId: string; exitCode: number | null; signal?: string | null }
+  | {
+      type: "walltime-exceeded";
+      at: number;
+      leaseId: string;
+      exitCode: number | null;
+      signal?: string | null;
+    }
   | { type: "cancel"; at: number; by: string }
   | { type: "node-lost"; at: number; node: string };
 
@@ -36,7 +43,7 @@ export interface JobStatus {
 export interface JobPatch {
   state: JobState;
   leaseId?: string | null;
-  assignedNodes?: string[];
+  assignedNodes?: NodeAllocation[];
   scheduledAt?: number;
   startedAt?: number;
   stoppedAt?: number;
@@ -81,7 +88,7 @@ export function transition(s: JobStatus, e: JobEvent): Transition {
       return {
         patch: { state: "launching", leaseId: e.leaseId, assignedNodes: e.nodes, scheduledAt: e.at },
         effects: [],
-        description: `scheduled on ${e.nodes.join(",")}`,
+        description: `scheduled on ${e.nodes.map((n) => `${n.node}(${n.cores})`).join(",")}`,
       };
     case "start":
       if (s.state !== "launching" || !leaseMatches(s, e.leaseId)) throw conflict(s, e);
@@ -150,3 +157,6 @@ export function transition(s: JobStatus, e: JobEvent): Transition {
       };
   }
 }
+
+/** The log name of an event type: `walltime-exceeded` → `WALLTIME_EXCEEDED`. */
+export const eventName = (t: JobEventType): string => t.toUpperCase().replaceAll("-", "_");

@@ -90,8 +90,8 @@ export async function createSelfSigned(
   // Loaded only when a certificate is made; the library needs a Reflect polyfill loaded first.
   await import("reflect-metadata");
   const x509 = await import("@peculiar/x509");
-  const crypto = webcrypto as unknown as Crypto;
-  const keys = (await crypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
+  const crypto = webcrypto;
+  const keys = (await crypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
   const san = names.map((n) =>
     isIP(n) ? { type: "ip" as const, value: n } : { type: "dns" as const, value: n },
   );

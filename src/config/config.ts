@@ -1,0 +1,202 @@
+// One configuration schema with defaults and env names, resolved once into a frozen object.
+
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+
+export interface GridqConfig {
+  /** The data folder: database, keys, credentials, job outputs. */
+  home: string;
+  server: {
+    host: string;
+    port: number;
+    /** Largest request body in bytes. */
+    bodyLimit: number;
+    /** Longest URL (path + query string) in bytes. */
+    maxUrlLength: number;
+    logLevel: string;
+  };
+  /** The embedded default's site; `cores` 0 means "detect this machine's". */
+  site: { name: string; cluster: string; cores: number };
+  db: { engine: "sqlite"; path: string };
+  auth: {
+    /** Seconds a bearer token lives. */
+    tokenTtl: number;
+    /** Longest lifetime a client may ask for a token (the CLI asks for long-lived ones). */
+    maxTokenTtl: number;
+    /** Seconds a verified Basic credential is remembered (avoids one KDF run per request). */
+    basicCacheTtl: number;
+  };
+  jobs: {
+    /** Seconds; used when neither `walltime` nor the resources give one. */
+    defaultWalltime: number;
+    /** Seconds between SIGTERM and SIGKILL when a job is stopped or over its walltime. */
+    killGrace: number;
+    /** Directory for jobs submitted without one (not from the CLI). */
+    defaultDirectory: string;
+    /** Let jobs run as root when the agent is root. Off by default. */
+    allowRoot: boolean;
+    /** When the agent is root and allowRoot is off, jobs run as this unprivileged account. */
+    fallbackUser: string;
+  };
+}
+
+/** Where each setting can come from: [path in the YAML file, environment variable]. */
+export const ENV_NAMES = {
+  home: "GRIDQ_HOME",
+  "server.host": "GRIDQ_HOST",
+  "server.port": "GRIDQ_PORT",
+  "server.logLevel": "GRIDQ_LOG_LEVEL",
+  "db.path": "GRIDQ_DB",
+  "auth.tokenTtl": "GRIDQ_TOKEN_TTL",
+  "jobs.allowRoot": "GRIDQ_ALLOW_ROOT_JOBS",
+} as const;
+
+export function defaultHome(env: NodeJS.ProcessEnv): string {
+  const xdg = env.XDG_DATA_HOME || join(homedir(), ".local", "share");
+  return join(xdg, "gridq");
+}
+
+type Plain = Record<string, unknown>;
+
+function deepMerge(base: Plain, over: Plain): Plain {
+  const out: Plain = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      v && typeof v === "object" && !Array.isArray(v) && b && typeof b === "object"
+        ? deepMerge(b as Plain, v as Plain)
+        : v;
+  }
+  return out;
+}
+
+function setPath(obj: Plain, path: string, value: unknown): void {
+  const keys = path.split(".");
+  let cur = obj;
+  for (const k of keys.slice(0, -1)) {
+    cur[k] = { ...((cur[k] as Plain | undefined) ?? {}) };
+    cur = cur[k] as Plain;
+  }
+  cur[keys.at(-1)!] = value;
+}
+
+export class ConfigError extends Error {}
+
+function num(path: string, v: unknown, min: number, max: number, integer = false): number {
+  // Number("") is 0: an empty variable (GRIDQ_PORT=) must be refused, not read as zero.
+  const n = typeof v === "string" ? (v.trim() === "" ? Number.NaN : Number(v)) : v;
+  if (
+    typeof n !== "number" ||
+    !Number.isFinite(n) ||
+    n < min ||
+    n > max ||
+    (integer && !Number.isInteger(n))
+  ) {
+    throw new ConfigError(
+      `config ${path}: expected ${integer ? "an integer" : "a number"} from ${min} to ${max}, got ${JSON.stringify(v)}`,
+    );
+  }
+  return n;
+}
+
+function bool(path: string, v: unknown): boolean {
+  if (typeof v === "boolean") return v;
+  if (v === "1" || v === "true" || v === "yes") return true;
+  if (v === "0" || v === "false" || v === "no" || v === "") return false;
+  throw new ConfigError(`config ${path}: expected true or false, got ${JSON.stringify(v)}`);
+}
+
+function str(path: string, v: unknown): string {
+  if (typeof v !== "string" || v === "") throw new ConfigError(`config ${path}: expected a non-empty string`);
+  return v;
+}
+
+export interface ResolveOptions {
+  env: NodeJS.ProcessEnv;
+  /** A YAML file; default `$GRIDQ_HOME/config.yaml` when it exists. */
+  file?: string;
+  /** Highest precedence, e.g. from command-line flags: `{"server.port": 9000}`. */
+  overrides?: Record<string, unknown>;
+}
+
+/** Defaults < YAML file < environment < overrides. */
+export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
+  const { env } = opts;
+  const overrides = opts.overrides ?? {};
+  const home = resolve(String(overrides.home ?? env.GRIDQ_HOME ?? defaultHome(env)));
+  let raw: Plain = {
+    home,
+    server: { host: "127.0.0.1", port: 8080, bodyLimit: 1024 * 1024, maxUrlLength: 8192, logLevel: "info" },
+    site: { name: "local", cluster: "local", cores: 0 },
+    db: { engine: "sqlite", path: join(home, "gridq.db") },
+    auth: { tokenTtl: 4 * 3600, maxTokenTtl: 30 * 86400, basicCacheTtl: 60 },
+    jobs: {
+      defaultWalltime: 3600,
+      killGrace: 5,
+      defaultDirectory: join(home, "jobs"),
+      allowRoot: false,
+      fallbackUser: "nobody",
+    },
+  };
+  const file = opts.file ?? join(home, "config.yaml");
+  if (opts.file && !existsSync(opts.file)) throw new ConfigError(`config file ${opts.file} does not exist`);
+  if (existsSync(file)) {
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(readFileSync(file, "utf8"));
+    } catch (e) {
+      throw new ConfigError(`config file ${file}: ${(e as Error).message}`);
+    }
+    if (parsed !== null && parsed !== undefined) {
+      if (typeof parsed !== "object" || Array.isArray(parsed)) {
+        throw new ConfigError(`config file ${file}: expected a mapping at the top`);
+      }
+      raw = deepMerge(raw, parsed as Plain);
+    }
+  }
+  for (const [path, name] of Object.entries(ENV_NAMES)) {
+    if (env[name] !== undefined && path !== "home") setPath(raw, path, env[name]);
+  }
+  for (const [path, v] of Object.entries(overrides)) if (path !== "home") setPath(raw, path, v);
+
+  const g = (p: string): unknown =>
+    p.split(".").reduce<unknown>((o, k) => (o as Plain | undefined)?.[k], raw);
+  const engine = str("db.engine", g("db.engine"));
+  if (engine !== "sqlite") throw new ConfigError(`config db.engine: '${engine}' is not supported (sqlite)`);
+  const config: GridqConfig = {
+    home,
+    server: {
+      host: str("server.host", g("server.host")),
+      port: num("server.port", g("server.port"), 0, 65535, true),
+      bodyLimit: num("server.bodyLimit", g("server.bodyLimit"), 1024, 1024 * 1024 * 1024),
+      maxUrlLength: num("server.maxUrlLength", g("server.maxUrlLength"), 256, 1024 * 1024),
+      logLevel: str("server.logLevel", g("server.logLevel")),
+    },
+    site: {
+      name: str("site.name", g("site.name")),
+      cluster: str("site.cluster", g("site.cluster")),
+      cores: num("site.cores", g("site.cores"), 0, 65536),
+    },
+    db: { engine, path: resolve(home, str("db.path", g("db.path"))) },
+    auth: {
+      tokenTtl: num("auth.tokenTtl", g("auth.tokenTtl"), 1, 365 * 86400),
+      maxTokenTtl: num("auth.maxTokenTtl", g("auth.maxTokenTtl"), 1, 365 * 86400),
+      basicCacheTtl: num("auth.basicCacheTtl", g("auth.basicCacheTtl"), 0, 3600),
+    },
+    jobs: {
+      defaultWalltime: num("jobs.defaultWalltime", g("jobs.defaultWalltime"), 1, 365 * 86400),
+      killGrace: num("jobs.killGrace", g("jobs.killGrace"), 0, 3600),
+      defaultDirectory: resolve(home, str("jobs.defaultDirectory", g("jobs.defaultDirectory"))),
+      allowRoot: bool("jobs.allowRoot", g("jobs.allowRoot")),
+      fallbackUser: str("jobs.fallbackUser", g("jobs.fallbackUser")),
+    },
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): Readonly<T> {
+  if (o && typeof o === "object") for (const v of Object.values(o)) deepFreeze(v);
+  return Object.freeze(o);
+}

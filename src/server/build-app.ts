@@ -1,0 +1,111 @@
+// Builds the Fastify application (no listening): shared plugins, then one plugin per resource
+// mounted under /3.0, /stable and /sid.
+
+import { randomUUID } from "node:crypto";
+import formbody from "@fastify/formbody";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { Logger as PinoLogger } from "pino";
+import { GridqError } from "../domain/errors.ts";
+import { errorSchema, jobSchema } from "../protocol/job-schemas.ts";
+import type { AppServices } from "./app-services.ts";
+import { authPlugin } from "./plugins/auth.ts";
+import { errorsPlugin } from "./plugins/errors.ts";
+import { authRoutes } from "./routes/auth.ts";
+import { jobRoutes } from "./routes/jobs.ts";
+import { type ReferenceRoutesOptions, referenceRoutes } from "./routes/reference.ts";
+
+export const API_MOUNTS = ["/3.0", "/stable", "/sid"] as const;
+
+export interface BuildAppOptions {
+  services: AppServices;
+  logger: PinoLogger | false;
+  version: string;
+  /** The git-versioned reference API (its own routes under every mount); absent: not served. */
+  reference?: ReferenceRoutesOptions;
+}
+
+export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
+  const { services } = opts;
+  const cfg = services.deps.config.server;
+  const app = Fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    bodyLimit: cfg.bodyLimit,
+    routerOptions: { maxParamLength: 512 },
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
+    // Keep-alive: clients reuse connections; idle ones are closed after this long.
+    keepAliveTimeout: 72_000,
+    forceCloseConnections: "idle",
+  }) as unknown as FastifyInstance;
+
+  app.addHook("onRequest", async (req, reply) => {
+    reply.header("X-Request-Id", req.id);
+    if (req.url.length > cfg.maxUrlLength) {
+      throw new GridqError(
+        "GRIDQ_URI_TOO_LONG",
+        `the URL is ${req.url.length} bytes, over the ${cfg.maxUrlLength}-byte limit`,
+      );
+    }
+  });
+  // Only /3.0 is documented: /stable and /sid serve the same routes.
+  app.addHook("onRoute", (route) => {
+    // The API documentation is public, like Grid'5000's /doc.
+    if (route.url.startsWith("/3.0/apidocs")) route.config = { ...(route.config ?? {}), public: true };
+    if (!route.url.startsWith("/3.0") && !route.url.startsWith("/api/v3")) {
+      route.schema = { ...(route.schema ?? {}), hide: true };
+    }
+  });
+
+  await app.register(errorsPlugin);
+  await app.register(formbody, { bodyLimit: cfg.bodyLimit });
+  app.addSchema(jobSchema);
+  app.addSchema({ ...errorSchema, $id: "Error" });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: "gridq API",
+        version: opts.version,
+        description: "Grid'5000-compatible jobs API served by gridq",
+      },
+      components: {
+        securitySchemes: {
+          basic: { type: "http", scheme: "basic" },
+          bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+        },
+      },
+      security: [{ basic: [] }, { bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/3.0/apidocs", uiConfig: { docExpansion: "list" } });
+  await app.register(authPlugin, { auth: services.auth });
+
+  app.get("/", { config: { public: true }, schema: { hide: true } }, async () => ({
+    items: API_MOUNTS.map((m) => ({
+      uid: m.slice(1),
+      links: [{ rel: "self", href: `${m}/`, type: "application/vnd.grid5000.item+json" }],
+    })),
+    total: API_MOUNTS.length,
+    offset: 0,
+  }));
+
+  if (opts.reference) {
+    await app.register(referenceRoutes, {
+      apiVersions: API_MOUNTS.map((m) => m.slice(1)),
+      ...opts.reference,
+      entryPoint: false,
+    });
+  }
+  for (const mount of API_MOUNTS) {
+    await app.register(
+      async (scope) => {
+        await scope.register(jobRoutes, { services, mount });
+        await scope.register(authRoutes, { services });
+      },
+      { prefix: mount },
+    );
+  }
+  return app;
+}

@@ -1,0 +1,194 @@
+// `gridq serve`: opens the store, bootstraps the first start, wires services, the embedded
+// agent and the HTTP server, and listens. The composition root of the server side.
+
+import { type ChildProcess, fork } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { FastifyInstance } from "fastify";
+import pino from "pino";
+import type { EmbeddedAgentOptions } from "../agent/embedded-main.ts";
+import { localOutputReader } from "../agent/local-output.ts";
+import { findAccount, type UnixAccount } from "../agent/unix-account.ts";
+import type { GridqConfig } from "../config/config.ts";
+import type { NodeInfo } from "../domain/node.ts";
+import type { AgentToServer, ServerToAgent } from "../protocol/agent-messages.ts";
+import { ipcChannel } from "../protocol/ipc-channel.ts";
+import { AgentHub } from "../services/agent-hub.ts";
+import { Authenticator, createUser, generatePassword } from "../services/auth.ts";
+import { type ServiceDeps, systemClock } from "../services/context.ts";
+import { Scheduler } from "../services/schedule-jobs.ts";
+import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
+import type { AppServices } from "./app-services.ts";
+import { buildApp } from "./build-app.ts";
+import { localNode, staticNodeDirectory } from "./local-node.ts";
+
+export const VERSION = "0.1.0";
+
+export interface Credentials {
+  url: string;
+  user: string;
+  token: string;
+  expires_at: number;
+  /** PEM of the CA to trust for this server (self-signed TLS), when any. */
+  ca?: string;
+}
+
+export function credentialsPath(home: string): string {
+  return process.env.GRIDQ_CREDENTIALS ?? join(home, "credentials.json");
+}
+
+export function writeCredentials(path: string, c: Credentials): void {
+  writeFileSync(path, `${JSON.stringify(c, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+function loadOrCreateKey(path: string): Uint8Array {
+  if (existsSync(path)) return new Uint8Array(readFileSync(path));
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  writeFileSync(path, key, { mode: 0o600 });
+  return key;
+}
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface Assembled {
+  app: FastifyInstance;
+  services: AppServices;
+  node: NodeInfo;
+  runAs: UnixAccount | null;
+  close(): Promise<void>;
+}
+
+/** Wire store, services, the embedded agent and the app, without listening. */
+export async function assemble(
+  config: Readonly<GridqConfig>,
+  opts: { logger?: boolean } = {},
+): Promise<Assembled> {
+  mkdirSync(config.home, { recursive: true, mode: 0o700 });
+  mkdirSync(config.jobs.defaultDirectory, { recursive: true });
+  const log = pino({
+    level: opts.logger === false ? "silent" : config.server.logLevel,
+    redact: ["req.headers.authorization", "*.password", "*.token", "*.access_token"],
+  });
+  const store = new SqliteStore(config.db.path);
+  await store.migrate();
+  const node = localNode(config.site.name, config.site.cluster, config.site.cores || undefined);
+  const deps: ServiceDeps = { store, clock: systemClock, config, nodes: staticNodeDirectory([node]), log };
+  const auth = new Authenticator(deps, loadOrCreateKey(join(config.home, "jwt.key")));
+  const scheduler = new Scheduler(deps);
+  const hub = new AgentHub(deps, scheduler);
+  const services: AppServices = { deps, auth, hub, scheduler, outputs: localOutputReader };
+
+  // The embedded agent: the same Agent as `gridq agent`, over an in-process channel.
+  const me = userInfo();
+  const runAs = me.uid === 0 && !config.jobs.allowRoot ? findAccount(config.jobs.fallbackUser) : null;
+  if (me.uid === 0 && !config.jobs.allowRoot && !runAs) {
+    throw new Error(
+      `running as root: jobs would run as '${config.jobs.fallbackUser}', which does not exist; set jobs.fallbackUser or jobs.allowRoot`,
+    );
+  }
+  const nodefileDir = mkdtempSync(join(tmpdir(), "gridq-nodefiles-"));
+  const agentProc = forkEmbeddedAgent({
+    node: node.uid,
+    stateDir: join(config.home, "agent"),
+    // Node files must be readable by the job's account, so not under the private data folder.
+    nodefileDir,
+    killGrace: config.jobs.killGrace,
+    runAs: runAs?.name ?? null,
+    baseEnv: jobBaseEnv(),
+  });
+  const serverSide = ipcChannel<AgentToServer, ServerToAgent>(agentProc);
+  hub.attach(node.site, serverSide);
+
+  const app = await buildApp({ services, logger: log, version: VERSION });
+  let closed = false;
+  return {
+    app,
+    services,
+    node,
+    runAs,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await scheduler.idle();
+      await hub.settled();
+      const exited = new Promise((r) => (agentProc.exitCode !== null ? r(null) : agentProc.once("exit", r)));
+      serverSide.close();
+      await exited;
+      await store.close();
+      rmSync(nodefileDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startServer(
+  config: Readonly<GridqConfig>,
+  out: NodeJS.WritableStream = process.stderr,
+): Promise<RunningServer> {
+  const a = await assemble(config);
+  const { app, node, runAs } = a;
+  const { deps, auth } = a.services;
+  await app.listen({ host: config.server.host, port: config.server.port });
+  const addr = app.server.address();
+  const port = typeof addr === "object" && addr ? addr.port : config.server.port;
+  const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
+  const url = `http://${host}:${port}`;
+
+  if ((await deps.store.listUsers()).length === 0) {
+    const me = userInfo();
+    const password = generatePassword();
+    const admin = await createUser(deps, me.username, password, "admin");
+    const t = await auth.issueToken({ name: admin.name, admin: true }, config.auth.maxTokenTtl);
+    writeCredentials(credentialsPath(config.home), {
+      url,
+      user: admin.name,
+      token: t.token,
+      expires_at: Math.floor(Date.now() / 1000) + t.expiresIn,
+    });
+    out.write(
+      `gridq: first start. Admin account '${admin.name}' created; its password (shown once): ${password}\n` +
+        `gridq: credentials for the CLI written to ${credentialsPath(config.home)}\n`,
+    );
+  } else {
+    refreshCredentialsUrl(credentialsPath(config.home), url);
+  }
+  if (runAs)
+    out.write(`gridq: running as root: jobs run as '${runAs.name}' (set jobs.allowRoot to change)\n`);
+  out.write(`gridq: serving ${url} (site '${node.site}', node '${node.uid}', ${node.cores} cores)\n`);
+  return { url, close: () => a.close() };
+}
+
+/** The server may come back on another port (port 0): keep the CLI pointed at it. */
+function refreshCredentialsUrl(path: string, url: string): void {
+  if (!existsSync(path)) return;
+  try {
+    const c = JSON.parse(readFileSync(path, "utf8")) as Credentials;
+    if (c.url !== url) writeCredentials(path, { ...c, url });
+  } catch {
+    // A damaged credentials file is the CLI's to report; the server does not need it.
+  }
+}
+
+/** The embedded agent runs in its own small process: forking jobs from it is cheap. */
+function forkEmbeddedAgent(o: EmbeddedAgentOptions): ChildProcess {
+  const child = fork(fileURLToPath(new URL("../agent/embedded-main.ts", import.meta.url)), [], {
+    env: { ...process.env, GRIDQ_AGENT_OPTIONS: JSON.stringify(o) },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    serialization: "json",
+  });
+  return child;
+}
+
+/** What a job inherits from the agent's environment: the basics, never the agent's secrets. */
+function jobBaseEnv(): Record<string, string> {
+  const keep = ["PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAME", "TMPDIR"];
+  const env: Record<string, string> = { SHELL: "/bin/sh" };
+  for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k]!;
+  return env;
+}

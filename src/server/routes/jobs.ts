@@ -1,0 +1,167 @@
+// The jobs API, Grid'5000-shaped: submit, list, read, cancel, and read a job's output.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { GridqError } from "../../domain/errors.ts";
+import {
+  jobCollectionSchema,
+  listJobsQuery,
+  siteJobParams,
+  submitJobBody,
+} from "../../protocol/job-schemas.ts";
+import { cancelJob } from "../../services/cancel-job.ts";
+import { checkSite, getJob, jobEvents, type ListJobsQuery, listJobs } from "../../services/query-jobs.ts";
+import { outputPaths, type SubmitJobInput, submitJob } from "../../services/submit-job.ts";
+import type { AppServices } from "../app-services.ts";
+import { COLLECTION_TYPE, ITEM_TYPE, jobView } from "../job-view.ts";
+import { actorOf } from "../plugins/auth.ts";
+
+interface Params {
+  site: string;
+  id: number;
+}
+
+/** Grid'5000 answers its own media types unless the client asks for plain JSON. */
+export function jsonType(req: FastifyRequest, vnd: string): string {
+  const accept = req.headers.accept ?? "";
+  return accept.includes("vnd.grid5000") ? vnd : "application/json; charset=utf-8";
+}
+
+export function absoluteUrl(req: FastifyRequest, path: string): string {
+  return `${req.protocol}://${req.host}${path}`;
+}
+
+export async function jobRoutes(app: FastifyInstance, opts: { services: AppServices; mount: string }) {
+  const { services, mount } = opts;
+  const { deps } = services;
+
+  app.post<{ Params: Params; Body: SubmitJobInput }>(
+    "/sites/:site/jobs",
+    {
+      schema: {
+        summary: "Submit a job",
+        tags: ["jobs"],
+        params: siteJobParams,
+        body: submitJobBody,
+        response: { 201: { $ref: "Job#" } },
+      },
+    },
+    async (req, reply) => {
+      const site = req.params.site;
+      checkSite(deps, site);
+      const job = await submitJob(deps, actorOf(req), site, req.body ?? {});
+      if (job.state === "waiting") services.scheduler.poke(site);
+      const events = (await jobEvents(deps, [job.id])).get(job.id) ?? [];
+      return reply
+        .code(201)
+        .header("Location", absoluteUrl(req, `${mount}/sites/${site}/jobs/${job.id}`))
+        .type(jsonType(req, ITEM_TYPE))
+        .send(jobView(mount, job, events));
+    },
+  );
+
+  app.get<{ Params: Params; Querystring: ListJobsQuery }>(
+    "/sites/:site/jobs",
+    {
+      schema: {
+        summary: "List jobs, newest first",
+        tags: ["jobs"],
+        params: siteJobParams,
+        querystring: listJobsQuery,
+        response: { 200: jobCollectionSchema },
+      },
+    },
+    async (req, reply) => {
+      const site = req.params.site;
+      const q = req.query;
+      const { total, items } = await listJobs(deps, site, q);
+      const events = await jobEvents(
+        deps,
+        items.map((j) => j.id),
+      );
+      const base = `${mount}/sites/${site}/jobs`;
+      return reply.type(jsonType(req, COLLECTION_TYPE)).send({
+        total,
+        offset: q.offset ?? 0,
+        items: items.map((j) => jobView(mount, j, events.get(j.id) ?? [])),
+        links: [
+          { rel: "self", href: base, type: COLLECTION_TYPE },
+          { rel: "parent", href: `${mount}/sites/${site}`, type: ITEM_TYPE },
+        ],
+      });
+    },
+  );
+
+  app.get<{ Params: Params }>(
+    "/sites/:site/jobs/:id",
+    {
+      schema: {
+        summary: "Read a job",
+        tags: ["jobs"],
+        params: { ...siteJobParams, required: ["site", "id"] },
+        response: { 200: { $ref: "Job#" } },
+      },
+    },
+    async (req, reply) => {
+      const job = await getJob(deps, req.params.site, req.params.id);
+      const events = (await jobEvents(deps, [job.id])).get(job.id) ?? [];
+      return reply.type(jsonType(req, ITEM_TYPE)).send(jobView(mount, job, events));
+    },
+  );
+
+  app.delete<{ Params: Params }>(
+    "/sites/:site/jobs/:id",
+    {
+      schema: {
+        summary: "Cancel a job (owner or admin); it later reaches the error state",
+        tags: ["jobs"],
+        params: { ...siteJobParams, required: ["site", "id"] },
+      },
+    },
+    async (req, reply) => {
+      const { site, id } = req.params;
+      const job = await cancelJob(deps, services.hub, actorOf(req), site, id);
+      return reply
+        .code(202)
+        .header("Location", absoluteUrl(req, `${mount}/sites/${site}/jobs/${id}`))
+        .header("X-Oar-Info", `Deleting the job = ${id} ...REGISTERED. (${job.state})`)
+        .send();
+    },
+  );
+
+  app.get<{ Params: Params; Querystring: { stream?: "stdout" | "stderr"; offset?: number } }>(
+    "/sites/:site/jobs/:id/output",
+    {
+      schema: {
+        summary: "Stream a job's output file (owner or admin; a gridq extension)",
+        tags: ["jobs"],
+        params: { ...siteJobParams, required: ["site", "id"] },
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            stream: { type: "string", enum: ["stdout", "stderr"], default: "stdout" },
+            offset: { type: "integer", minimum: 0, default: 0 },
+          },
+        },
+      },
+    },
+    async (
+      req: FastifyRequest<{ Params: Params; Querystring: { stream?: "stdout" | "stderr"; offset?: number } }>,
+      reply: FastifyReply,
+    ) => {
+      const actor = actorOf(req);
+      const job = await getJob(deps, req.params.site, req.params.id);
+      if (job.user !== actor.name && !actor.admin) {
+        throw new GridqError("GRIDQ_FORBIDDEN", `the output of job ${job.id} belongs to ${job.user}`);
+      }
+      const stream = req.query.stream ?? "stdout";
+      const path = outputPaths(job)[stream];
+      const body =
+        job.startedAt === null && job.state !== "error"
+          ? null
+          : await services.outputs.openOutput(path, req.query.offset ?? 0);
+      if (!body) throw new GridqError("GRIDQ_NOT_FOUND", `job ${job.id} has no ${stream} yet (${job.state})`);
+      return reply.type("text/plain; charset=utf-8").header("X-Gridq-Job-State", job.state).send(body);
+    },
+  );
+}

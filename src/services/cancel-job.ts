@@ -1,0 +1,48 @@
+// Use case: cancel a job (owner or admin). A waiting job ends at once; a running one is killed
+// by its agent and ends when the agent reports the process group gone.
+
+import { GridqError } from "../domain/errors.ts";
+import type { JobRecord } from "../domain/job.ts";
+import { eventName, isFinal, transition } from "../domain/job-state.ts";
+import type { AgentHub } from "./agent-hub.ts";
+import type { Actor, ServiceDeps } from "./context.ts";
+import { getJob } from "./query-jobs.ts";
+
+export async function cancelJob(
+  deps: ServiceDeps,
+  hub: AgentHub,
+  actor: Actor,
+  site: string,
+  id: number,
+): Promise<JobRecord> {
+  // Compare-and-set can lose to a concurrent transition (the job started meanwhile): retry
+  // with the fresh state a few times; each retry re-reads, so this always converges.
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const job = await getJob(deps, site, id);
+    if (job.user !== actor.name && !actor.admin) {
+      throw new GridqError(
+        "GRIDQ_FORBIDDEN",
+        `job ${id} belongs to ${job.user}: only its owner or an admin may cancel it`,
+      );
+    }
+    if (isFinal(job.state)) {
+      throw new GridqError("GRIDQ_CONFLICT", `job ${id} has already ended (${job.state})`, {
+        state: job.state,
+      });
+    }
+    const now = deps.clock.now();
+    const t = transition(job, { type: "cancel", at: now, by: actor.name });
+    const [updated] = await deps.store.updateJobs([
+      {
+        id,
+        expect: { state: job.state, leaseId: job.leaseId },
+        patch: t.patch,
+        event: { at: now, type: eventName("cancel"), description: t.description },
+      },
+    ]);
+    if (!updated) continue;
+    for (const e of t.effects) if (e.type === "kill") hub.kill(updated, e.reason);
+    return updated;
+  }
+  throw new GridqError("GRIDQ_CONFLICT", `job ${id} changed state too often to cancel; try again`);
+}

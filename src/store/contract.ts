@@ -1,0 +1,64 @@
+// The store contract in domain verbs. Engines implement it; services see only this.
+// It never assumes one writer in one process: every state change is a compare-and-set.
+
+import type { JobEventRecord, JobRecord, NewJob, UserRecord } from "../domain/job.ts";
+import type { JobPatch, JobState } from "../domain/job-state.ts";
+
+export interface JobFilter {
+  site?: string;
+  states?: JobState[];
+  user?: string;
+  name?: string;
+  queue?: string;
+  project?: string;
+  ids?: number[];
+  offset: number;
+  limit: number;
+}
+
+/** One compare-and-set: applied only if the job is still in `expect.state` (and lease). */
+export interface JobUpdate {
+  id: number;
+  expect: { state: JobState; leaseId?: string | null };
+  patch: JobPatch;
+  event: { at: number; type: string; description: string };
+}
+
+export interface StoreCapabilities {
+  /** Several server processes may share this store (PostgreSQL), or one only (SQLite file). */
+  multiProcess: boolean;
+}
+
+export interface Store {
+  readonly engine: string;
+  readonly capabilities: StoreCapabilities;
+
+  /** Create or upgrade the schema. Idempotent. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Insert a job and its SUBMIT event atomically; durable when the promise resolves. */
+  insertJob(job: NewJob, event: { at: number; description: string }): Promise<JobRecord>;
+  getJob(id: number): Promise<JobRecord | undefined>;
+  /** Newest first. */
+  listJobs(filter: JobFilter): Promise<{ total: number; items: JobRecord[] }>;
+  /** Jobs of a site in the given states, oldest first, at most `limit`. */
+  listJobsInStates(site: string, states: JobState[], limit: number): Promise<JobRecord[]>;
+  /**
+   * Apply compare-and-set updates in one transaction. Returns, in order, the updated job or
+   * null when its expectation no longer held (someone else moved it first).
+   */
+  updateJobs(updates: JobUpdate[]): Promise<(JobRecord | null)[]>;
+  /** Events of the given jobs, oldest first, grouped by job id. */
+  listEvents(jobIds: number[]): Promise<Map<number, JobEventRecord[]>>;
+  appendEvent(jobId: number, event: { at: number; type: string; description: string }): Promise<void>;
+
+  insertUser(user: UserRecord): Promise<void>;
+  getUser(name: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<UserRecord[]>;
+  setPassword(name: string, passwordHash: string): Promise<boolean>;
+
+  /** A small key-value area for server-wide facts (first-start marker, schema version). */
+  getMeta(key: string): Promise<string | undefined>;
+  setMeta(key: string, value: string): Promise<void>;
+}

@@ -1,0 +1,250 @@
+// The store contract implemented once over Kysely; engines supply the connection and schema.
+
+import type { Kysely } from "kysely";
+import type { JobEventRecord, JobRecord, NewJob, UserRecord } from "../domain/job.ts";
+import type { JobState } from "../domain/job-state.ts";
+import type { JobFilter, JobUpdate, Store, StoreCapabilities } from "./contract.ts";
+import { type Database, eventFromRow, jobFromRow, patchToColumns, userFromRow } from "./schema.ts";
+
+export abstract class KyselyStore implements Store {
+  abstract readonly engine: string;
+  abstract readonly capabilities: StoreCapabilities;
+  protected readonly db: Kysely<Database>;
+
+  constructor(db: Kysely<Database>) {
+    this.db = db;
+  }
+
+  abstract migrate(): Promise<void>;
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  #inserts: {
+    job: NewJob;
+    event: { at: number; description: string };
+    resolve(j: JobRecord): void;
+    reject(e: unknown): void;
+  }[] = [];
+  #flushing: Promise<void> | null = null;
+
+  /**
+   * Group commit: submissions that arrive in the same turn of the event loop share one
+   * transaction (one WAL commit), and each promise resolves only after that commit.
+   */
+  insertJob(job: NewJob, event: { at: number; description: string }): Promise<JobRecord> {
+    return new Promise((resolve, reject) => {
+      this.#inserts.push({ job, event, resolve, reject });
+      this.#flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.#flushInserts());
+    });
+  }
+
+  async #flushInserts(): Promise<void> {
+    const batch = this.#inserts.splice(0, 500);
+    try {
+      const rows = await this.#insertBatch(batch);
+      for (const [i, row] of rows.entries()) batch[i]!.resolve(row);
+    } catch (e) {
+      if (batch.length === 1) batch[0]!.reject(e);
+      else {
+        // One bad row must not fail the others that happened to share its transaction:
+        // insert each alone, so only the culprit is rejected.
+        for (const b of batch) {
+          try {
+            const [row] = await this.#insertBatch([b]);
+            b.resolve(row!);
+          } catch (err) {
+            b.reject(err);
+          }
+        }
+      }
+    } finally {
+      this.#flushing =
+        this.#inserts.length > 0
+          ? new Promise<void>((r) => setImmediate(r)).then(() => this.#flushInserts())
+          : null;
+    }
+  }
+
+  async #insertBatch(
+    batch: { job: NewJob; event: { at: number; description: string } }[],
+  ): Promise<JobRecord[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto("jobs")
+        .values(
+          batch.map(({ job }) => ({
+            site: job.site,
+            user: job.user,
+            state: job.hold ? "hold" : "waiting",
+            queue: job.queue,
+            name: job.name,
+            project: job.project,
+            command: job.command,
+            resources: job.resources,
+            properties: job.properties,
+            types: JSON.stringify(job.types),
+            walltime: job.walltime,
+            directory: job.directory,
+            stdout: job.stdout,
+            stderr: job.stderr,
+            env: JSON.stringify(job.env),
+            submitted_at: job.submittedAt,
+            assigned_nodes: "[]",
+            cancel_requested: 0,
+          })),
+        )
+        .returningAll()
+        .execute();
+      // RETURNING gives no order guarantee: match rows to requests by id order, which
+      // follows insertion order within one statement.
+      inserted.sort((x, y) => Number(x.id) - Number(y.id));
+      await trx
+        .insertInto("job_events")
+        .values(
+          inserted.map((row, i) => ({
+            job_id: row.id,
+            created_at: batch[i]!.event.at,
+            type: "SUBMIT",
+            description: batch[i]!.event.description,
+          })),
+        )
+        .execute();
+      return inserted.map(jobFromRow);
+    });
+  }
+
+  async getJob(id: number): Promise<JobRecord | undefined> {
+    const row = await this.db.selectFrom("jobs").selectAll().where("id", "=", id).executeTakeFirst();
+    return row && jobFromRow(row);
+  }
+
+  async listJobs(f: JobFilter): Promise<{ total: number; items: JobRecord[] }> {
+    let q = this.db.selectFrom("jobs");
+    if (f.site !== undefined) q = q.where("site", "=", f.site);
+    if (f.states?.length) q = q.where("state", "in", f.states);
+    if (f.user !== undefined) q = q.where("user", "=", f.user);
+    if (f.name !== undefined) q = q.where("name", "=", f.name);
+    if (f.queue !== undefined) q = q.where("queue", "=", f.queue);
+    if (f.project !== undefined) q = q.where("project", "=", f.project);
+    if (f.ids?.length) q = q.where("id", "in", f.ids);
+    const [count, rows] = await Promise.all([
+      q.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
+      q.selectAll().orderBy("id", "desc").limit(f.limit).offset(f.offset).execute(),
+    ]);
+    return { total: Number(count.n), items: rows.map(jobFromRow) };
+  }
+
+  async listJobsInStates(site: string, states: JobState[], limit: number): Promise<JobRecord[]> {
+    const rows = await this.db
+      .selectFrom("jobs")
+      .selectAll()
+      .where("site", "=", site)
+      .where("state", "in", states)
+      .orderBy("id", "asc")
+      .limit(limit)
+      .execute();
+    return rows.map(jobFromRow);
+  }
+
+  async updateJobs(updates: JobUpdate[]): Promise<(JobRecord | null)[]> {
+    if (updates.length === 0) return [];
+    return this.db.transaction().execute(async (trx) => {
+      const out: (JobRecord | null)[] = [];
+      for (const u of updates) {
+        let q = trx
+          .updateTable("jobs")
+          .set(patchToColumns(u.patch))
+          .where("id", "=", u.id)
+          .where("state", "=", u.expect.state);
+        if (u.expect.leaseId !== undefined) {
+          q =
+            u.expect.leaseId === null
+              ? q.where("lease_id", "is", null)
+              : q.where("lease_id", "=", u.expect.leaseId);
+        }
+        const row = await q.returningAll().executeTakeFirst();
+        if (!row) {
+          out.push(null);
+          continue;
+        }
+        await trx
+          .insertInto("job_events")
+          .values({
+            job_id: u.id,
+            created_at: u.event.at,
+            type: u.event.type,
+            description: u.event.description,
+          })
+          .execute();
+        out.push(jobFromRow(row));
+      }
+      return out;
+    });
+  }
+
+  async listEvents(jobIds: number[]): Promise<Map<number, JobEventRecord[]>> {
+    const out = new Map<number, JobEventRecord[]>();
+    if (jobIds.length === 0) return out;
+    const rows = await this.db
+      .selectFrom("job_events")
+      .selectAll()
+      .where("job_id", "in", jobIds)
+      .orderBy("id", "asc")
+      .execute();
+    for (const r of rows) {
+      const e = eventFromRow(r);
+      const list = out.get(e.jobId);
+      if (list) list.push(e);
+      else out.set(e.jobId, [e]);
+    }
+    return out;
+  }
+
+  async appendEvent(jobId: number, e: { at: number; type: string; description: string }): Promise<void> {
+    await this.db
+      .insertInto("job_events")
+      .values({ job_id: jobId, created_at: e.at, type: e.type, description: e.description })
+      .execute();
+  }
+
+  async insertUser(u: UserRecord): Promise<void> {
+    await this.db
+      .insertInto("users")
+      .values({ name: u.name, role: u.role, password_hash: u.passwordHash, created_at: u.createdAt })
+      .execute();
+  }
+
+  async getUser(name: string): Promise<UserRecord | undefined> {
+    const row = await this.db.selectFrom("users").selectAll().where("name", "=", name).executeTakeFirst();
+    return row && userFromRow(row);
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    const rows = await this.db.selectFrom("users").selectAll().orderBy("name").execute();
+    return rows.map(userFromRow);
+  }
+
+  async setPassword(name: string, passwordHash: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable("users")
+      .set({ password_hash: passwordHash })
+      .where("name", "=", name)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom("meta").select("value").where("key", "=", key).executeTakeFirst();
+    return row?.value;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.db
+      .insertInto("meta")
+      .values({ key, value })
+      .onConflict((oc) => oc.column("key").doUpdateSet({ value }))
+      .execute();
+  }
+}

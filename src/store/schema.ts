@@ -1,0 +1,123 @@
+// Table shapes shared by every engine (Kysely's typed view of the database) and row mapping.
+
+import type { Generated, Selectable } from "kysely";
+import type { JobEventRecord, JobRecord, UserRecord } from "../domain/job.ts";
+import type { JobPatch, JobState } from "../domain/job-state.ts";
+
+export interface JobsTable {
+  id: Generated<number>;
+  site: string;
+  user: string;
+  state: string;
+  queue: string;
+  name: string | null;
+  project: string | null;
+  command: string;
+  resources: string;
+  properties: string | null;
+  types: string; // JSON array
+  walltime: number;
+  directory: string;
+  stdout: string;
+  stderr: string;
+  env: string; // JSON object
+  submitted_at: number;
+  scheduled_at: number | null;
+  started_at: number | null;
+  stopped_at: number | null;
+  exit_code: number | null;
+  message: string | null;
+  lease_id: string | null;
+  assigned_nodes: string; // JSON array of {node, cores}
+  cancel_requested: number;
+}
+
+export interface JobEventsTable {
+  id: Generated<number>;
+  job_id: number;
+  created_at: number;
+  type: string;
+  description: string;
+}
+
+export interface UsersTable {
+  name: string;
+  role: string;
+  password_hash: string;
+  created_at: number;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  jobs: JobsTable;
+  job_events: JobEventsTable;
+  users: UsersTable;
+  meta: MetaTable;
+}
+
+export function jobFromRow(r: Selectable<JobsTable>): JobRecord {
+  return {
+    id: Number(r.id),
+    site: r.site,
+    user: r.user,
+    state: r.state as JobState,
+    queue: r.queue,
+    name: r.name,
+    project: r.project,
+    command: r.command,
+    resources: r.resources,
+    properties: r.properties,
+    types: JSON.parse(r.types),
+    walltime: Number(r.walltime),
+    directory: r.directory,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    env: JSON.parse(r.env),
+    submittedAt: Number(r.submitted_at),
+    scheduledAt: r.scheduled_at === null ? null : Number(r.scheduled_at),
+    startedAt: r.started_at === null ? null : Number(r.started_at),
+    stoppedAt: r.stopped_at === null ? null : Number(r.stopped_at),
+    exitCode: r.exit_code === null ? null : Number(r.exit_code),
+    message: r.message,
+    leaseId: r.lease_id,
+    assignedNodes: JSON.parse(r.assigned_nodes),
+    cancelRequested: Boolean(r.cancel_requested),
+  };
+}
+
+/** The columns a patch sets; undefined fields are left alone. */
+export function patchToColumns(p: JobPatch): Partial<Omit<JobsTable, "id">> {
+  const c: Partial<Omit<JobsTable, "id">> = { state: p.state };
+  if (p.leaseId !== undefined) c.lease_id = p.leaseId;
+  if (p.assignedNodes !== undefined) c.assigned_nodes = JSON.stringify(p.assignedNodes);
+  if (p.scheduledAt !== undefined) c.scheduled_at = p.scheduledAt;
+  if (p.startedAt !== undefined) c.started_at = p.startedAt;
+  if (p.stoppedAt !== undefined) c.stopped_at = p.stoppedAt;
+  if (p.exitCode !== undefined) c.exit_code = p.exitCode;
+  if (p.message !== undefined) c.message = p.message;
+  if (p.cancelRequested !== undefined) c.cancel_requested = p.cancelRequested ? 1 : 0;
+  return c;
+}
+
+export function eventFromRow(r: Selectable<JobEventsTable>): JobEventRecord {
+  return {
+    id: Number(r.id),
+    jobId: Number(r.job_id),
+    createdAt: Number(r.created_at),
+    type: r.type,
+    description: r.description,
+  };
+}
+
+export function userFromRow(r: Selectable<UsersTable>): UserRecord {
+  return {
+    name: r.name,
+    role: r.role === "admin" ? "admin" : "user",
+    passwordHash: r.password_hash,
+    createdAt: Number(r.created_at),
+  };
+}

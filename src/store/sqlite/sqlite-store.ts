@@ -1,0 +1,72 @@
+// The SQLite engine: one database file in WAL mode, through node:sqlite and Kysely.
+
+import { Kysely, sql } from "kysely";
+import type { StoreCapabilities } from "../contract.ts";
+import { KyselyStore } from "../kysely-store.ts";
+import type { Database } from "../schema.ts";
+import { NodeSqliteDatabase, nodeSqliteDialect } from "./node-sqlite-dialect.ts";
+
+const MIGRATIONS: string[][] = [
+  [
+    `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+    `CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+       created_at REAL NOT NULL)`,
+    `CREATE TABLE jobs (
+       id INTEGER PRIMARY KEY AUTOINCREMENT, site TEXT NOT NULL, user TEXT NOT NULL, state TEXT NOT NULL,
+       queue TEXT NOT NULL, name TEXT, project TEXT, command TEXT NOT NULL, resources TEXT NOT NULL,
+       properties TEXT, types TEXT NOT NULL, walltime INTEGER NOT NULL, directory TEXT NOT NULL,
+       stdout TEXT NOT NULL, stderr TEXT NOT NULL, env TEXT NOT NULL, submitted_at REAL NOT NULL,
+       scheduled_at REAL, started_at REAL, stopped_at REAL, exit_code INTEGER, message TEXT,
+       lease_id TEXT, assigned_nodes TEXT NOT NULL, cancel_requested INTEGER NOT NULL DEFAULT 0)`,
+    `CREATE INDEX jobs_site_state ON jobs (site, state)`,
+    `CREATE INDEX jobs_user ON jobs (user)`,
+    `CREATE TABLE job_events (id INTEGER PRIMARY KEY AUTOINCREMENT, job_id INTEGER NOT NULL,
+       created_at REAL NOT NULL, type TEXT NOT NULL, description TEXT NOT NULL)`,
+    `CREATE INDEX job_events_job ON job_events (job_id)`,
+  ],
+];
+
+export class SqliteStore extends KyselyStore {
+  readonly engine = "sqlite";
+  readonly capabilities: StoreCapabilities = { multiProcess: false };
+  readonly #raw: NodeSqliteDatabase;
+
+  constructor(path: string) {
+    const raw = new NodeSqliteDatabase(path);
+    // WAL: readers never block the writer. synchronous=NORMAL: a commit is in the WAL file when
+    // it returns, so it survives the process being killed (not a power cut: see docs).
+    raw.raw.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON");
+    super(new Kysely<Database>({ dialect: nodeSqliteDialect(raw) }));
+    this.#raw = raw;
+  }
+
+  async migrate(): Promise<void> {
+    const db = this.#raw.raw;
+    db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    const version = (): number => {
+      const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
+        | { value: string }
+        | undefined;
+      return row ? Number(row.value) : 0;
+    };
+    while (version() < MIGRATIONS.length) {
+      // BEGIN IMMEDIATE takes the write lock first, and the version is read again under it, so
+      // two processes starting together never run the same migration twice.
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        const v = version();
+        if (v < MIGRATIONS.length) {
+          for (const stmt of MIGRATIONS[v]!) db.exec(stmt);
+          db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(
+            String(v + 1),
+          );
+        }
+        db.exec("COMMIT");
+      } catch (e) {
+        db.exec("ROLLBACK");
+        throw e;
+      }
+    }
+    await sql`SELECT 1`.execute(this.db);
+  }
+}

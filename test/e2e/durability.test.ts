@@ -1,0 +1,69 @@
+// A server killed with SIGKILL and restarted still has every acknowledged job.
+
+import assert from "node:assert/strict";
+import { chmodSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { GridqClient } from "../../src/sdk/client.ts";
+import { eventually, startGridq, tempDir } from "../helpers/gridq-process.ts";
+
+const tokenOf = (home: string): string =>
+  JSON.parse(readFileSync(join(home, "credentials.json"), "utf8")).token;
+
+test("every acknowledged submission survives kill -9 of the server", async () => {
+  const server = await startGridq();
+  const work = tempDir();
+  chmodSync(work, 0o755);
+  const client = new GridqClient({ url: server.url, credentials: { token: tokenOf(server.home) } });
+
+  // A running job at the moment of the crash, which prints its process group id.
+  const running = await client.submitJob("local", { command: "echo $$; exec sleep 60", directory: work });
+  const pgid = await eventually(async () => {
+    try {
+      return Number(readFileSync(join(work, `OAR.${running.uid}.stdout`), "utf8").trim()) || null;
+    } catch {
+      return null;
+    }
+  });
+
+  const acked: number[] = [];
+  let stop = false;
+  const writers = Array.from({ length: 8 }, async () => {
+    while (!stop) {
+      try {
+        const j = await client.submitJob("local", { command: "true", hold: true, directory: work });
+        acked.push(j.uid);
+      } catch {
+        return; // the server is gone: whatever was not acknowledged may be lost
+      }
+    }
+  });
+  await eventually(async () => acked.length >= 200, 20_000, "200 acknowledged submissions");
+  await server.stop("SIGKILL");
+  stop = true;
+  await Promise.all(writers);
+
+  const again = await startGridq({ home: server.home });
+  const c2 = new GridqClient({ url: again.url, credentials: { token: tokenOf(server.home) } });
+  const seen = new Set<number>();
+  for (let offset = 0; ; offset += 500) {
+    const page = await c2.listJobs("local", { limit: 500, offset });
+    for (const j of page.items) seen.add(j.uid);
+    if (offset + 500 >= page.total) break;
+  }
+  const lost = acked.filter((id) => !seen.has(id));
+  assert.deepEqual(lost, [], `${lost.length} of ${acked.length} acknowledged jobs lost`);
+
+  // The job that was running when the server died is not left "running" forever.
+  const r = await eventually(async () => {
+    const j = await c2.getJob("local", running.uid);
+    return j.state === "error" && j;
+  });
+  assert.match(r.message ?? "", /lost/);
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+  await again.stop();
+});
