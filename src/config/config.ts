@@ -40,6 +40,16 @@ export interface GridqConfig {
     /** When the agent is root and allowRoot is off, jobs run as this unprivileged account. */
     fallbackUser: string;
   };
+  /** HTTPS: `off`, `self-signed` (made at first start, kept in `home/tls`), or CA-signed `files`. */
+  tls: {
+    mode: "off" | "self-signed" | "files";
+    /** `files`: PEM certificate, key and intermediates; re-read on SIGHUP. */
+    cert: string | null;
+    key: string | null;
+    chain: string | null;
+    /** `self-signed`: names (DNS or IP) to cover besides the listen address and localhost. */
+    names: string[];
+  };
 }
 
 /** Where each setting can come from: [path in the YAML file, environment variable]. */
@@ -51,6 +61,10 @@ export const ENV_NAMES = {
   "db.path": "GRIDQ_DB",
   "auth.tokenTtl": "GRIDQ_TOKEN_TTL",
   "jobs.allowRoot": "GRIDQ_ALLOW_ROOT_JOBS",
+  "tls.mode": "GRIDQ_TLS",
+  "tls.cert": "GRIDQ_TLS_CERT",
+  "tls.key": "GRIDQ_TLS_KEY",
+  "tls.chain": "GRIDQ_TLS_CHAIN",
 } as const;
 
 export function defaultHome(env: NodeJS.ProcessEnv): string {
@@ -139,6 +153,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       allowRoot: false,
       fallbackUser: "nobody",
     },
+    tls: { mode: "off", cert: null, key: null, chain: null, names: [] },
   };
   const file = opts.file ?? join(home, "config.yaml");
   if (opts.file && !existsSync(opts.file)) throw new ConfigError(`config file ${opts.file} does not exist`);
@@ -156,6 +171,8 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       raw = deepMerge(raw, parsed as Plain);
     }
   }
+  // `tls: self-signed` is short for `tls: {mode: self-signed}`.
+  if (typeof raw.tls === "string") raw = { ...raw, tls: { mode: raw.tls } };
   for (const [path, name] of Object.entries(ENV_NAMES)) {
     if (env[name] !== undefined && path !== "home") setPath(raw, path, env[name]);
   }
@@ -192,8 +209,36 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       allowRoot: bool("jobs.allowRoot", g("jobs.allowRoot")),
       fallbackUser: str("jobs.fallbackUser", g("jobs.fallbackUser")),
     },
+    tls: tlsSettings(home, g),
   };
   return deepFreeze(config);
+}
+
+const TLS_MODES = ["off", "self-signed", "files"] as const;
+
+function tlsSettings(home: string, g: (p: string) => unknown): GridqConfig["tls"] {
+  const mode = str("tls.mode", g("tls.mode"));
+  if (!(TLS_MODES as readonly string[]).includes(mode)) {
+    throw new ConfigError(`config tls.mode: '${mode}' is not one of ${TLS_MODES.join(", ")}`);
+  }
+  const path = (p: string) => {
+    const v = g(p);
+    return v === null || v === undefined || v === "" ? null : resolve(home, str(p, v));
+  };
+  const tls = {
+    mode: mode as GridqConfig["tls"]["mode"],
+    cert: path("tls.cert"),
+    key: path("tls.key"),
+    chain: path("tls.chain"),
+  };
+  if (tls.mode === "files" && (!tls.cert || !tls.key)) {
+    throw new ConfigError("config tls: mode 'files' needs tls.cert and tls.key (PEM files)");
+  }
+  const names = g("tls.names") ?? [];
+  if (!Array.isArray(names) || names.some((n) => typeof n !== "string")) {
+    throw new ConfigError("config tls.names: expected a list of host names or addresses");
+  }
+  return { ...tls, names };
 }
 
 function deepFreeze<T>(o: T): Readonly<T> {

@@ -23,6 +23,7 @@ import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { AppServices } from "./app-services.ts";
 import { buildApp } from "./build-app.ts";
 import { localNode, staticNodeDirectory } from "./local-node.ts";
+import { loadTls, reloadCertificates, type SecureContextTarget, type TlsMaterial } from "./tls.ts";
 
 export const VERSION = "0.1.0";
 
@@ -61,6 +62,7 @@ export interface Assembled {
   services: AppServices;
   node: NodeInfo;
   runAs: UnixAccount | null;
+  tls: TlsMaterial | null;
   close(): Promise<void>;
 }
 
@@ -105,13 +107,15 @@ export async function assemble(
   const serverSide = ipcChannel<AgentToServer, ServerToAgent>(agentProc);
   hub.attach(node.site, serverSide);
 
-  const app = await buildApp({ services, logger: log, version: VERSION });
+  const tls = await loadTls(config.tls, config.home, config.server.host, new Date());
+  const app = await buildApp({ services, logger: log, version: VERSION, https: tls });
   let closed = false;
   return {
     app,
     services,
     node,
     runAs,
+    tls,
     async close() {
       if (closed) return;
       closed = true;
@@ -138,7 +142,12 @@ export async function startServer(
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.server.port;
   const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
-  const url = `http://${host}:${port}`;
+  const url = `${a.tls ? "https" : "http"}://${host}:${port}`;
+  // Clients of a self-signed server trust exactly its certificate, kept in the credentials file.
+  const ca = a.tls?.trustFile ? readFileSync(a.tls.trustFile, "utf8") : undefined;
+  // `tls: files`: SIGHUP re-reads the certificate files; open connections keep theirs.
+  const reload = () => reloadCertificates(app.server as unknown as SecureContextTarget, config.tls, deps.log);
+  if (config.tls.mode === "files") process.on("SIGHUP", reload);
 
   if ((await deps.store.listUsers()).length === 0) {
     const me = userInfo();
@@ -150,26 +159,33 @@ export async function startServer(
       user: admin.name,
       token: t.token,
       expires_at: Math.floor(Date.now() / 1000) + t.expiresIn,
+      ...(ca ? { ca } : {}),
     });
     out.write(
       `gridq: first start. Admin account '${admin.name}' created; its password (shown once): ${password}\n` +
         `gridq: credentials for the CLI written to ${credentialsPath(config.home)}\n`,
     );
   } else {
-    refreshCredentialsUrl(credentialsPath(config.home), url);
+    refreshCredentialsUrl(credentialsPath(config.home), url, ca);
   }
   if (runAs)
     out.write(`gridq: running as root: jobs run as '${runAs.name}' (set jobs.allowRoot to change)\n`);
   out.write(`gridq: serving ${url} (site '${node.site}', node '${node.uid}', ${node.cores} cores)\n`);
-  return { url, close: () => a.close() };
+  return {
+    url,
+    close: () => {
+      process.off("SIGHUP", reload);
+      return a.close();
+    },
+  };
 }
 
 /** The server may come back on another port (port 0): keep the CLI pointed at it. */
-function refreshCredentialsUrl(path: string, url: string): void {
+function refreshCredentialsUrl(path: string, url: string, ca: string | undefined): void {
   if (!existsSync(path)) return;
   try {
     const c = JSON.parse(readFileSync(path, "utf8")) as Credentials;
-    if (c.url !== url) writeCredentials(path, { ...c, url });
+    if (c.url !== url || c.ca !== ca) writeCredentials(path, { ...c, url, ca });
   } catch {
     // A damaged credentials file is the CLI's to report; the server does not need it.
   }

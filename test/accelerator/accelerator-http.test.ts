@@ -41,27 +41,29 @@ before(async () => {
     tokens[name] = await tokenFor(name, `${name}-secret-pw`);
   }
 });
-// Jobs outlive a stopped server (the agent's choice): stop every job this file started, even on failure.
-const started: { id: number; who: string }[] = [];
 after(async () => {
-  if (!gq) return;
-  for (const { id, who } of started) {
-    await http(`${v3}/jobs/${id}`, { method: "PUT", headers: { Authorization: tokens[who]! } });
-  }
-  await eventually(
-    async () => {
-      for (const { id } of started) {
-        const r = await get(`/jobs/${id}/STATUSNC`);
-        if (r.status === 200 && ["Running", "Queued"].includes(String(field(r.json(), "STATUSNC"))))
-          return false;
-      }
-      return true;
-    },
-    20_000,
-    "every job ended",
-  ).catch(() => {});
-  await gq.stop();
+  await gq?.stop();
 });
+
+const started: { id: number; who: string }[] = [];
+
+/**
+ * Stop the jobs a test started and wait until they end (in `finally`, so even when it fails):
+ * a gridq server waits for its running jobs before it exits, and no process may be left behind.
+ */
+async function endJobs(): Promise<void> {
+  for (const { id, who } of started.splice(0)) {
+    await http(`${v3}/jobs/${id}`, { method: "PUT", headers: { Authorization: tokens[who]! } });
+    await eventually(
+      async () => {
+        const r = await get(`/jobs/${id}/STATUSNC`, who);
+        return r.status !== 200 || !["Running", "Queued"].includes(String(field(r.json(), "STATUSNC")));
+      },
+      20_000,
+      `job ${id} ended`,
+    );
+  }
+}
 
 async function submit(body: Record<string, unknown>, who = "user99"): Promise<number> {
   const r = await http(`${v3}/jobs`, {
@@ -139,58 +141,62 @@ test("project/1: the queue name and the version", async () => {
 });
 
 test("two running jobs: nc_info.py and the curl script print the seed's format; sessions keep one connection", async () => {
-  const a = await submit({ command: "sleep 123", jobname: "first" });
-  const b = await submit({ command: "sleep 456" });
-  await eventually(
-    async () => (await statusOf(a)) === "Running" && (await statusOf(b)) === "Running",
-    15_000,
-    "running",
-  );
-  const env = clientEnv({ NC_URL: `${gq.url}/project`, USER: "user99" });
-  const ids = [String(a).padStart(9, "0"), String(b)];
+  try {
+    const a = await submit({ command: "sleep 123", jobname: "first" });
+    const b = await submit({ command: "sleep 456" });
+    await eventually(
+      async () => (await statusOf(a)) === "Running" && (await statusOf(b)) === "Running",
+      15_000,
+      "running",
+    );
+    const env = clientEnv({ NC_URL: `${gq.url}/project`, USER: "user99" });
+    const ids = [String(a).padStart(9, "0"), String(b)];
 
-  const before = await connections();
-  const py = await run("python3", ["nc_info.py", ...ids], env, "user99-secret-pw\n");
-  assert.equal(py.code, 0, py.stderr);
-  const afterPy = await connections();
-  assert.match(py.stdout, ncInfoPattern(a, "user99", "sleep 123"));
-  assert.match(py.stdout, ncInfoPattern(b, "user99", "sleep 456"));
-  // requests.Session: the token and both job reads share one connection (+1: our own read).
-  assert.equal(afterPy - before, 2, `connections: ${before} -> ${afterPy}`);
+    const before = await connections();
+    const py = await run("python3", ["nc_info.py", ...ids], env, "user99-secret-pw\n");
+    assert.equal(py.code, 0, py.stderr);
+    const afterPy = await connections();
+    assert.match(py.stdout, ncInfoPattern(a, "user99", "sleep 123"));
+    assert.match(py.stdout, ncInfoPattern(b, "user99", "sleep 456"));
+    // requests.Session: the token and both job reads share one connection (+1: our own read).
+    assert.equal(afterPy - before, 2, `connections: ${before} -> ${afterPy}`);
 
-  // The same three requests without a session open one connection each: the count is real.
-  const noSession = [
-    "import requests, sys",
-    "from getToken import getJWT",
-    "jwt = getJWT(sys.argv[1], 'user99', 'user99-secret-pw')",
-    "for i in sys.argv[2:]: requests.get(sys.argv[1] + '/api/v3/jobs/' + i, headers={'Authorization': jwt}).raise_for_status()",
-  ].join("\n");
-  const plain = await run("python3", ["-c", noSession, gq.url, ...ids], env);
-  assert.equal(plain.code, 0, plain.stderr);
-  assert.equal((await connections()) - afterPy, 4);
+    // The same three requests without a session open one connection each: the count is real.
+    const noSession = [
+      "import requests, sys",
+      "from getToken import getJWT",
+      "jwt = getJWT(sys.argv[1], 'user99', 'user99-secret-pw')",
+      "for i in sys.argv[2:]: requests.get(sys.argv[1] + '/api/v3/jobs/' + i, headers={'Authorization': jwt}).raise_for_status()",
+    ].join("\n");
+    const plain = await run("python3", ["-c", noSession, gq.url, ...ids], env);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal((await connections()) - afterPy, 4);
 
-  const beforeCurl = await connections();
-  const sh = await run("sh", ["nc_info.sh", ...ids], { ...env, NC_PASSWORD: "user99-secret-pw" });
-  assert.equal(sh.code, 0, sh.stderr);
-  assert.match(sh.stdout, ncInfoPattern(a, "user99", "sleep 123"));
-  assert.match(sh.stdout, ncInfoPattern(b, "user99", "sleep 456"));
-  // One curl run for the token, one for all fourteen field reads, plus our read.
-  assert.equal((await connections()) - beforeCurl, 3);
+    const beforeCurl = await connections();
+    const sh = await run("sh", ["nc_info.sh", ...ids], { ...env, NC_PASSWORD: "user99-secret-pw" });
+    assert.equal(sh.code, 0, sh.stderr);
+    assert.match(sh.stdout, ncInfoPattern(a, "user99", "sleep 123"));
+    assert.match(sh.stdout, ncInfoPattern(b, "user99", "sleep 456"));
+    // One curl run for the token, one for all fourteen field reads, plus our read.
+    assert.equal((await connections()) - beforeCurl, 3);
 
-  // A wrong password: getToken.py prints the status and the server's `error`, and exits 1.
-  const bad = await run("python3", ["nc_info.py", ids[0]!], env, "not-the-password\n");
-  assert.equal(bad.code, 1);
-  assert.match(bad.stdout, /^401\n.*\ninvalid user name or password\n/s);
+    // A wrong password: getToken.py prints the status and the server's `error`, and exits 1.
+    const bad = await run("python3", ["nc_info.py", ids[0]!], env, "not-the-password\n");
+    assert.equal(bad.code, 1);
+    assert.match(bad.stdout, /^401\n.*\ninvalid user name or password\n/s);
 
-  for (const id of [a, b]) {
-    const r = await http(`${v3}/jobs/${id}`, { method: "PUT", headers: { Authorization: tokens.user99! } });
-    assert.equal(r.status, 200, r.text);
+    for (const id of [a, b]) {
+      const r = await http(`${v3}/jobs/${id}`, { method: "PUT", headers: { Authorization: tokens.user99! } });
+      assert.equal(r.status, 200, r.text);
+    }
+    await eventually(
+      async () => (await statusOf(a)) === "Failed" && (await statusOf(b)) === "Failed",
+      15_000,
+      "stopped",
+    );
+  } finally {
+    await endJobs();
   }
-  await eventually(
-    async () => (await statusOf(a)) === "Failed" && (await statusOf(b)) === "Failed",
-    15_000,
-    "stopped",
-  );
 });
 
 test("one job: every field, one field, `/` and `/*`, CSV; bad ids and fields are 4xx", async () => {
@@ -224,82 +230,86 @@ test("one job: every field, one field, `/` and `/*`, CSV; bad ids and fields are
 });
 
 test("query: selection rules, order, limit, csv, and errors with positions", async () => {
-  const mine = await submit({ command: "sleep 300", jobname: "q-run" });
-  const hers = await submit({ command: "sleep 300", jobname: "q-her" }, "alice");
-  await eventually(
-    async () => (await statusOf(mine)) === "Running" && (await statusOf(hers)) === "Running",
-    15_000,
-    "run",
-  );
-  const q = (params: Record<string, string>) =>
-    get(`/query?${new URLSearchParams({ from: "jobs", ...params })}`);
-
-  const r1 = (await q({ select: "idint,user,statusnc", where: "status==RUNNING & user==user99" })).json();
-  assert.equal(r1.query, "SELECT idint,user,statusnc FROM jobs WHERE status==RUNNING & user==user99");
-  assert.deepEqual(r1.rows, [[mine, "user99", "Running"]]);
-  const r2 = (
-    await q({
-      select: "jobname",
-      where: "(user==alice | user==user99) & !status==VALID & jobname~^q-",
-      order: "jobname DESC",
-    })
-  ).json();
-  assert.deepEqual(r2.rows, [["q-run"], ["q-her"]]);
-  assert.equal(r2.startrow, 1);
-  assert.equal(r2.endrow, 2);
-  const r3 = (await q({ select: "idint", where: "isjob", order: "idint DESC", limit: "1" })).json();
-  assert.deepEqual(r3.rows, [[hers]]);
-  assert.match(String(r3.query), /ORDERBY idint DESC LIMIT 1$/);
-  const csv = await q({ select: "jobname,statusnc", where: "jobname==q-run", format: "csv" });
-  assert.equal(csv.text, "jobname,statusnc\nq-run,Running\n");
-  assert.match(csv.headers.get("content-type") ?? "", /^text\/csv/);
-  const none = (await q({ select: "idint", where: "user==nobody-at-all" })).json();
-  assert.deepEqual([none.startrow, none.endrow, none.rows], [0, 0, []]);
-
-  for (const [params, msg] of [
-    [{ where: "status==RUNNING &" }, /position 18/],
-    [{ where: "(user==bob" }, /expected '\)'/],
-    [{ where: "color==red" }, /unknown field 'color' at position 1/],
-    [{ select: "idint,secret" }, /select: unknown field 'secret'/],
-    [{ order: "idint sideways" }, /order:/],
-    [{ limit: "0" }, /limit/],
-    [{ from: "hosts" }, /from: 'hosts'/],
-  ] as const) {
-    const r = await q(params as Record<string, string>);
-    assert.equal(r.status, 400, r.text);
-    assert.match(String(r.json().error), msg);
-  }
-
-  // Others may read (as on the native API) but not stop or forget someone else's job.
-  assert.equal((await get(`/jobs/${hers}/user`)).status, 200);
-  const stop = await http(`${v3}/jobs/${hers}`, {
-    method: "PUT",
-    headers: { Authorization: tokens.user99! },
-  });
-  assert.equal(stop.status, 403);
-  const forgetRunning = await http(`${v3}/jobs/${mine}`, {
-    method: "DELETE",
-    headers: { Authorization: tokens.user99! },
-  });
-  assert.equal(forgetRunning.status, 409);
-  assert.match(String(forgetRunning.json().error), /stop it first/);
-  for (const [id, who] of [
-    [mine, "user99"],
-    [hers, "alice"],
-  ] as const) {
-    assert.equal(
-      (await http(`${v3}/jobs/${id}`, { method: "PUT", headers: { Authorization: tokens[who]! } })).status,
-      200,
+  try {
+    const mine = await submit({ command: "sleep 300", jobname: "q-run" });
+    const hers = await submit({ command: "sleep 300", jobname: "q-her" }, "alice");
+    await eventually(
+      async () => (await statusOf(mine)) === "Running" && (await statusOf(hers)) === "Running",
+      15_000,
+      "run",
     );
+    const q = (params: Record<string, string>) =>
+      get(`/query?${new URLSearchParams({ from: "jobs", ...params })}`);
+
+    const r1 = (await q({ select: "idint,user,statusnc", where: "status==RUNNING & user==user99" })).json();
+    assert.equal(r1.query, "SELECT idint,user,statusnc FROM jobs WHERE status==RUNNING & user==user99");
+    assert.deepEqual(r1.rows, [[mine, "user99", "Running"]]);
+    const r2 = (
+      await q({
+        select: "jobname",
+        where: "(user==alice | user==user99) & !status==VALID & jobname~^q-",
+        order: "jobname DESC",
+      })
+    ).json();
+    assert.deepEqual(r2.rows, [["q-run"], ["q-her"]]);
+    assert.equal(r2.startrow, 1);
+    assert.equal(r2.endrow, 2);
+    const r3 = (await q({ select: "idint", where: "isjob", order: "idint DESC", limit: "1" })).json();
+    assert.deepEqual(r3.rows, [[hers]]);
+    assert.match(String(r3.query), /ORDERBY idint DESC LIMIT 1$/);
+    const csv = await q({ select: "jobname,statusnc", where: "jobname==q-run", format: "csv" });
+    assert.equal(csv.text, "jobname,statusnc\nq-run,Running\n");
+    assert.match(csv.headers.get("content-type") ?? "", /^text\/csv/);
+    const none = (await q({ select: "idint", where: "user==nobody-at-all" })).json();
+    assert.deepEqual([none.startrow, none.endrow, none.rows], [0, 0, []]);
+
+    for (const [params, msg] of [
+      [{ where: "status==RUNNING &" }, /position 18/],
+      [{ where: "(user==bob" }, /expected '\)'/],
+      [{ where: "color==red" }, /unknown field 'color' at position 1/],
+      [{ select: "idint,secret" }, /select: unknown field 'secret'/],
+      [{ order: "idint sideways" }, /order:/],
+      [{ limit: "0" }, /limit/],
+      [{ from: "hosts" }, /from: 'hosts'/],
+    ] as const) {
+      const r = await q(params as Record<string, string>);
+      assert.equal(r.status, 400, r.text);
+      assert.match(String(r.json().error), msg);
+    }
+
+    // Others may read (as on the native API) but not stop or forget someone else's job.
+    assert.equal((await get(`/jobs/${hers}/user`)).status, 200);
+    const stop = await http(`${v3}/jobs/${hers}`, {
+      method: "PUT",
+      headers: { Authorization: tokens.user99! },
+    });
+    assert.equal(stop.status, 403);
+    const forgetRunning = await http(`${v3}/jobs/${mine}`, {
+      method: "DELETE",
+      headers: { Authorization: tokens.user99! },
+    });
+    assert.equal(forgetRunning.status, 409);
+    assert.match(String(forgetRunning.json().error), /stop it first/);
+    for (const [id, who] of [
+      [mine, "user99"],
+      [hers, "alice"],
+    ] as const) {
+      assert.equal(
+        (await http(`${v3}/jobs/${id}`, { method: "PUT", headers: { Authorization: tokens[who]! } })).status,
+        200,
+      );
+    }
+    await eventually(async () => (await statusOf(mine)) === "Failed", 15_000, "stopped");
+    const forget = await http(`${v3}/jobs/${mine}`, {
+      method: "DELETE",
+      headers: { Authorization: tokens.user99! },
+    });
+    assert.equal(forget.status, 200, forget.text);
+    assert.equal((await get(`/jobs/${mine}`)).status, 404);
+    await eventually(async () => (await statusOf(hers)) === "Failed", 15_000, "stopped");
+  } finally {
+    await endJobs();
   }
-  await eventually(async () => (await statusOf(mine)) === "Failed", 15_000, "stopped");
-  const forget = await http(`${v3}/jobs/${mine}`, {
-    method: "DELETE",
-    headers: { Authorization: tokens.user99! },
-  });
-  assert.equal(forget.status, 200, forget.text);
-  assert.equal((await get(`/jobs/${mine}`)).status, 404);
-  await eventually(async () => (await statusOf(hers)) === "Failed", 15_000, "stopped");
 });
 
 test("submit: VOV_JOB_DESC keys map to gridq; unknown keys and bad values are 400s naming them", async () => {
@@ -321,7 +331,8 @@ test("submit: VOV_JOB_DESC keys map to gridq; unknown keys and bad values are 40
 });
 
 test("tokens expire (auth.tokenTtl); an expired token gets 401 so clients log in again", async () => {
-  const short = await startGridq({ config: "auth:\n  tokenTtl: 1\n" });
+  // Expiry is checked in whole seconds from a whole-second issue time: 4 s leaves at least 3 s of use.
+  const short = await startGridq({ config: "auth:\n  tokenTtl: 4\n" });
   try {
     const r = await http(`${short.url}/api/v3/token`, {
       method: "POST",
@@ -329,10 +340,10 @@ test("tokens expire (auth.tokenTtl); an expired token gets 401 so clients log in
       body: new URLSearchParams({ username: userInfo().username, password: short.password }).toString(),
     });
     const t = r.json();
-    assert.equal(t.expires_in, 1);
+    assert.equal(t.expires_in, 4);
     const auth = { Authorization: `${t.token_type}:${t.access_token}` };
     assert.equal((await http(`${short.url}/api/v3/project/1/project`, { headers: auth })).status, 200);
-    await new Promise((res) => setTimeout(res, 2100));
+    await new Promise((res) => setTimeout(res, 4100));
     const late = await http(`${short.url}/api/v3/project/1/project`, { headers: auth });
     assert.equal(late.status, 401);
     assert.match(String(late.json().error), /expired/);

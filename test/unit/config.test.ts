@@ -46,6 +46,7 @@ test("defaults, with the data folder from GRIDQ_HOME", () => {
       allowRoot: false,
       fallbackUser: "nobody",
     },
+    tls: { mode: "off", cert: null, key: null, chain: null, names: [] },
   });
 });
 
