@@ -275,3 +275,37 @@ describe("deep", () => {
     assert.equal(sites.total, 3);
   });
 });
+
+describe("queues", () => {
+  test("?queues= keeps the clusters whose queues meet it; default admin,default; bad lists are 400", async () => {
+    const all = (await getJson("/3.0/sites/grenoble/clusters?queues=all")).items as {
+      uid: string;
+      queues?: string[];
+    }[];
+    const byDefault = (await getJson("/3.0/sites/grenoble/clusters")).items as { uid: string }[];
+    // In this data every cluster lists admin, so the default filter hides nothing.
+    assert.deepEqual(
+      byDefault.map((c) => c.uid),
+      all.map((c) => c.uid),
+    );
+    const production = (await getJson("/3.0/sites/grenoble/clusters?queues=production")).items as {
+      uid: string;
+    }[];
+    const expected = all.filter((c) => c.queues?.includes("production")).map((c) => c.uid);
+    assert.ok(expected.length > 0 && expected.length < all.length);
+    assert.deepEqual(
+      production.map((c) => c.uid),
+      expected,
+    );
+    const deep = await getJson("/3.0/sites?deep=true&queues=production");
+    assert.deepEqual(Object.keys((deep.items as Record<string, { clusters: object }>).lyon!.clusters), []);
+    const grenoble = (deep.items as Record<string, { clusters: Record<string, unknown> }>).grenoble!;
+    assert.deepEqual(Object.keys(grenoble.clusters), [...expected].sort());
+    const viaHeader = await app.inject({
+      url: "/3.0/sites/grenoble/clusters",
+      headers: { "x-api-reference-queues": "production" },
+    });
+    assert.equal(viaHeader.json().total, expected.length);
+    assert.equal((await app.inject({ url: "/3.0/sites/grenoble/clusters?queues=a;b" })).statusCode, 400);
+  });
+});

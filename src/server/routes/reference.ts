@@ -12,7 +12,7 @@ import {
   type Representation,
   type Selector,
 } from "../../reference/reference-reader.ts";
-import { httpDate, MEDIA, parseSegments } from "../../reference/representation.ts";
+import { ALL_QUEUES, httpDate, MEDIA, parseSegments } from "../../reference/representation.ts";
 
 export interface ReferenceRoutesOptions {
   /** A reader shared with the rest of the server (e.g. the scheduler); the plugin does not close it. */
@@ -179,7 +179,10 @@ async function handle(
     return send(req, reply, rep, forceJson, render, CACHE_VERSIONS, pretty);
   }
   const at = await reader.resolve(selector);
-  const rep = await reader.read(segments, at, base, flag(query, "deep", false));
+  const rep = await reader.read(segments, at, base, {
+    deep: flag(query, "deep", false),
+    queues: queuesParam(query, req),
+  });
   return send(req, reply, rep, forceJson, render, at.pinned ? CACHE_PINNED : CACHE_SHORT, pretty);
 }
 
@@ -248,6 +251,20 @@ function intParam(query: Query, name: string, fallback: number): number {
     throw new GridqError("GRIDQ_BAD_REQUEST", `Invalid ${name} '${v}': expected a non-negative integer.`);
   }
   return Number(v);
+}
+
+/** `?queues=a,b` (or header X-Api-Reference-Queues); `all` = admin, default, production. */
+function queuesParam(query: Query, req: FastifyRequest): readonly string[] | undefined {
+  const raw = single(query, "queues") ?? headerValue(req, "x-api-reference-queues");
+  if (raw === undefined) return undefined;
+  if (raw === "all") return ALL_QUEUES;
+  if (!/^[A-Za-z0-9_-]{1,64}(,[A-Za-z0-9_-]{1,64}){0,31}$/.test(raw)) {
+    throw new GridqError(
+      "GRIDQ_BAD_REQUEST",
+      `Invalid queues '${raw}': expected a comma-separated list or 'all'.`,
+    );
+  }
+  return raw.split(",");
 }
 
 function headerValue(req: FastifyRequest, name: string): string | undefined {
