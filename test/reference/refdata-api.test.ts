@@ -109,6 +109,32 @@ describe("versions", () => {
     assert.equal(first.type, "version");
   });
 
+  test("concurrent requests extending one path's history agree (no change counted twice)", async () => {
+    const path = "sites/nantes/clusters/ecotype/nodes/ecotype-2";
+    const expected = repo.git("log", "--format=%H", "--", `data/grid5000/${path}.json`).split("\n");
+    // First the history up to an older commit, so the concurrent requests all extend that one.
+    const older = repo.git("rev-list", "-1", "--first-parent", "--before=2020-01-01T00:00:00Z", "main");
+    const early = await getJson(`/3.0/${path}/versions?version=${older}&limit=500`);
+    assert.deepEqual(
+      (early.items as { uid: string }[]).map((v) => v.uid),
+      repo.git("log", "--format=%H", older, "--", `data/grid5000/${path}.json`).split("\n"),
+    );
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        app.inject({ url: i % 2 ? `/3.0/${path}/versions?limit=500` : `/3.0/${path}` }),
+      ),
+    );
+    for (const [i, r] of answers.entries()) {
+      assert.equal(r.statusCode, 200);
+      if (i % 2)
+        assert.deepEqual(
+          r.json().items.map((v: { uid: string }) => v.uid),
+          expected,
+        );
+      else assert.equal(r.json().version, expected[0]);
+    }
+  });
+
   test("folders and the root follow git log too; default limit 100, max 500", async () => {
     for (const path of ["sites/nantes", "sites/lyon/clusters", ""]) {
       const expected = repo
