@@ -174,7 +174,15 @@ export class ReferenceReader {
     if (!version) throw notFound(segments);
     const time = this.repo.knownCommit(version)!.time;
     const self = hrefFor(base, segments);
-    const key = `${deep ? "deep" : "plain"}\0${version}\0${loc.track.join("/")}\0${base}\0${queues.join(",")}`;
+    // Same key, same body: the parent link is the one input that lies outside the tracked path.
+    const key = [
+      deep ? "deep" : "plain",
+      version,
+      loc.track.join("/"),
+      base,
+      queues.join(","),
+      loc.parentSegments.join("/"),
+    ].join("\0");
     const clusters = segments.length === 3 && segments[0] === "sites" && segments[2] === "clusters";
     if (deep) {
       const name = segments[segments.length - 1] ?? this.prefix[this.prefix.length - 1] ?? "";
