@@ -56,6 +56,8 @@ const CONTENT_TYPE = {
 interface Rendered {
   body: string;
   etag: string;
+  /** HTTP-date of the version's commit, or undefined when the body has no commit. */
+  lastModified: string | undefined;
 }
 
 interface Query {
@@ -76,7 +78,11 @@ export const referenceRoutes: FastifyPluginAsync<ReferenceRoutesOptions> = async
     let r = rendered.get(key);
     if (!r) {
       const body = pretty ? `${JSON.stringify(rep.body, null, 2)}\n` : JSON.stringify(rep.body);
-      r = { body, etag: `"${createHash("sha1").update(media).update(body).digest("base64url")}"` };
+      r = {
+        body,
+        etag: `"${createHash("sha1").update(media).update(body).digest("base64url")}"`,
+        lastModified: rep.time > 0 ? httpDate(rep.time) : undefined,
+      };
       // Why: bound memory by bytes too: large (deep) bodies are not kept.
       if (body.length <= MAX_CACHED_BODY) rendered.set(key, r);
     }
@@ -203,9 +209,8 @@ function send(
     .header("allow", ALLOW)
     .header("etag", r.etag)
     .header("cache-control", cacheControl);
-  if (rep.time > 0) reply.header("last-modified", httpDate(rep.time));
-  const lastModified = rep.time > 0 ? httpDate(rep.time) : undefined;
-  if (fresh(req.headers, { etag: r.etag, "last-modified": lastModified })) {
+  if (r.lastModified) reply.header("last-modified", r.lastModified);
+  if (fresh(req.headers, { etag: r.etag, "last-modified": r.lastModified })) {
     return reply.code(304).send();
   }
   return reply.send(r.body);
