@@ -116,6 +116,10 @@ describe("caching", () => {
     const body = await r.body.json();
     assert.equal(r.statusCode, 200);
     assert.equal((body as { uid: string }).uid, "ecotype-1");
+    assert.equal(r.headers.connection, "keep-alive");
+    assert.equal(r.headers.vary, "Accept");
+    assert.match(String(r.headers["last-modified"]), /GMT$/);
+    assert.match(String(r.headers["cache-control"]), /^max-age=60, public/);
     const again = await request(`${address}${NODE}`, {
       headers: { "if-none-match": String(r.headers.etag) },
     });
