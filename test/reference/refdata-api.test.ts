@@ -299,6 +299,10 @@ describe("deep", () => {
     const keys = Object.keys(items.lyon!);
     assert.deepEqual(keys, [...keys].sort());
     assert.equal(sites.total, 3);
+    const root = await getJson("/3.0/?deep=true");
+    assert.deepEqual(Object.keys(root.items as object), ["network_equipments", "sites", "type", "uid"]);
+    assert.equal(root.total, 4);
+    assert.ok(Array.isArray((root.items as { network_equipments: unknown }).network_equipments));
   });
 });
 
