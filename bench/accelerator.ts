@@ -77,7 +77,12 @@ async function prepare(server: BenchServer, ca: string | null) {
   const tokenBody = "username=user99&password=bench-password-1";
   const t = await call("POST", "/api/v3/token", form, tokenBody);
   const auth = { authorization: `${t.token_type}:${t.access_token}` };
-  const sub = await call("POST", "/api/v3/jobs", { ...auth, "content-type": "application/json" }, '{"command":"true"}');
+  const sub = await call(
+    "POST",
+    "/api/v3/jobs",
+    { ...auth, "content-type": "application/json" },
+    '{"command":"true"}',
+  );
   const id = ((sub.rows as unknown[][])[0] as [string, number])[1];
 
   // The token endpoint: one scrypt check per request, by design (clients keep their token).
@@ -130,7 +135,12 @@ async function main(): Promise<void> {
   // No cache of verified passwords: every token request pays the full scrypt check.
   const noCache = "auth:\n  basicCacheTtl: 0\n";
   for (const line of await level("HTTP", noCache, seconds, connections)) console.log(line);
-  for (const line of await level("HTTPS (self-signed)", `${noCache}tls: self-signed\n`, seconds, connections)) {
+  for (const line of await level(
+    "HTTPS (self-signed)",
+    `${noCache}tls: self-signed\n`,
+    seconds,
+    connections,
+  )) {
     console.log(line);
   }
   console.log(`# load average after: ${loadavg()[0]!.toFixed(2)}`);
