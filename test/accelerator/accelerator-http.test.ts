@@ -78,6 +78,8 @@ async function submit(body: Record<string, unknown>, who = "user99"): Promise<nu
 }
 
 const statusOf = async (id: number) => field((await get(`/jobs/${id}/STATUSNC`)).json(), "STATUSNC");
+/** VOV's STATUS: RUNNING only once the process started (STATUSNC shows Running from launching on). */
+const vovStatusOf = async (id: number) => field((await get(`/jobs/${id}/STATUS`)).json(), "STATUS");
 
 test("token: form and JSON bodies; failures are 4xx JSON with an `error` key", async () => {
   const form = await http(`${v3}/token`, {
@@ -234,7 +236,7 @@ test("query: selection rules, order, limit, csv, and errors with positions", asy
     const mine = await submit({ command: "sleep 300", jobname: "q-run" });
     const hers = await submit({ command: "sleep 300", jobname: "q-her" }, "alice");
     await eventually(
-      async () => (await statusOf(mine)) === "Running" && (await statusOf(hers)) === "Running",
+      async () => (await vovStatusOf(mine)) === "RUNNING" && (await vovStatusOf(hers)) === "RUNNING",
       15_000,
       "run",
     );
