@@ -353,3 +353,44 @@ test("tokens expire (auth.tokenTtl); an expired token gets 401 so clients log in
     await short.stop();
   }
 });
+
+test("bad input of every kind is a 4xx with an `error`, never a 500", async () => {
+  const auth = { Authorization: tokens.user99! };
+  const cases: [string, string, Record<string, string>, string | undefined][] = [
+    ["GET", "/query?select=idint&select=user", auth, undefined],
+    ["GET", "/query?format=json&format=csv", auth, undefined],
+    ["GET", `/query?where=${encodeURIComponent("user==")}`, auth, undefined],
+    ["GET", `/query?where=${encodeURIComponent('user=="x')}`, auth, undefined],
+    ["GET", `/query?where=${encodeURIComponent("(((")}`, auth, undefined],
+    ["GET", "/query?limit=abc", auth, undefined],
+    ["GET", "/query?limit=1e9", auth, undefined],
+    ["GET", `/query?order=${encodeURIComponent("idint DESC DESC")}`, auth, undefined],
+    ["GET", "/jobs/0", auth, undefined],
+    ["GET", "/jobs/-3/status", auth, undefined],
+    ["GET", `/jobs/1/${"x".repeat(300)}`, auth, undefined],
+    ["POST", "/jobs", { ...auth, "content-type": "application/json" }, "{not json"],
+    ["POST", "/jobs", { ...auth, "content-type": "application/json" }, '{"command": 5}'],
+    [
+      "POST",
+      "/jobs",
+      { ...auth, "content-type": "application/json" },
+      '{"command": "true", "env": {"1X": "a"}}',
+    ],
+    [
+      "POST",
+      "/jobs",
+      { ...auth, "content-type": "application/json" },
+      '{"command": "true", "autokill": "soon"}',
+    ],
+    ["POST", "/jobs", { ...auth, "content-type": "text/plain" }, "command=true"],
+    ["PUT", "/jobs/1", { ...auth, "content-type": "application/json" }, '{"action": "explode"}'],
+    ["DELETE", "/jobs/abc", auth, undefined],
+    ["POST", "/token", { "content-type": "application/json" }, "[1,2]"],
+    ["POST", "/token", { "content-type": "application/json" }, '{"username": 1, "password": 2}'],
+  ];
+  for (const [method, path, headers, body] of cases) {
+    const r = await http(`${v3}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+    assert.ok(r.status >= 400 && r.status < 500, `${method} ${path} ${body ?? ""}: ${r.status} ${r.text}`);
+    assert.ok(typeof r.json().error === "string" && r.json().error !== "", `${method} ${path}: ${r.text}`);
+  }
+});

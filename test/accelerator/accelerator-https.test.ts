@@ -90,6 +90,14 @@ async function twoRunningJobs(gq: GridqServer, ca: string): Promise<{ user: stri
 async function ncInfoWorks(gq: GridqServer, env: Record<string, string>, ca: string): Promise<void> {
   const { user, ids } = await twoRunningJobs(gq, ca);
   const base = clientEnv({ NC_URL: gq.url, USER: user });
+  const connections = async () => {
+    const r = await http(`${gq.url}/api/v3/project/1/connections`, {
+      headers: { Authorization: jobs.at(-1)!.auth },
+      ca,
+    });
+    return Number(field(r.json(), "CONNECTIONS"));
+  };
+  const before = await connections();
   const py = await run(
     "python3",
     ["nc_info.py", ...ids.map(String)],
@@ -97,6 +105,8 @@ async function ncInfoWorks(gq: GridqServer, env: Record<string, string>, ca: str
     `${gq.password}\n`,
   );
   assert.equal(py.code, 0, py.stderr);
+  // Keep-alive over TLS: the session's token and job reads share one connection (+1: our read).
+  assert.equal((await connections()) - before, 2);
   assert.match(py.stdout, ncInfoPattern(ids[0]!, user, "sleep 123"));
   assert.match(py.stdout, ncInfoPattern(ids[1]!, user, "sleep 456"));
   // verify=True with no trusted certificate: refused.

@@ -24,6 +24,23 @@ export interface AcceleratorV3Options {
 
 type Query = Record<string, string | undefined>;
 
+/** The query string with one value per name: a repeated parameter is a 400, not a guess. */
+function queryOf(req: FastifyRequest): Query {
+  const q = (req.query ?? {}) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(q)) {
+    if (typeof v !== "string") {
+      throw new GridqError(
+        "GRIDQ_BAD_REQUEST",
+        `${k}: give it once (got ${Array.isArray(v) ? v.length : 0} values)`,
+        {
+          field: k,
+        },
+      );
+    }
+  }
+  return q as Query;
+}
+
 /** Send an envelope as JSON (default), CSV or CSV without the header, as `format` asks. */
 function sendEnvelope(
   reply: FastifyReply,
@@ -187,14 +204,14 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
     if (field?.includes("/")) {
       throw new GridqError("GRIDQ_NOT_FOUND", `no such REST v3 resource: jobs/${p.id}/${field}`);
     }
-    return sendEnvelope(reply, (req.query as Query).format, await jobFieldsOf(deps, site, p.id, field));
+    return sendEnvelope(reply, queryOf(req).format, await jobFieldsOf(deps, site, p.id, field));
   };
   app.get("/jobs/:id", { schema: { hide: true } }, oneJob);
   app.get("/jobs/:id/*", { schema: { hide: true } }, oneJob);
 
   app.get("/query", { schema: { hide: true } }, async (req, reply) => {
     actorOf(req);
-    const q = req.query as Query & SelectJobsInput;
+    const q: SelectJobsInput & Query = queryOf(req);
     return sendEnvelope(reply, q.format, await selectJobs(deps, site, q));
   });
 
@@ -227,7 +244,7 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
       columns: names.map((field, col) => ({ col, field: p.field ? field.toUpperCase() : field })),
       rows: [row],
     };
-    return sendEnvelope(reply, (req.query as Query).format, env);
+    return sendEnvelope(reply, queryOf(req).format, env);
   };
   app.get("/project/:pid", { schema: { hide: true } }, project);
   app.get("/project/:pid/:field", { schema: { hide: true } }, project);
@@ -235,7 +252,7 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
   app.post("/jobs", { schema: { hide: true } }, async (req, reply) => {
     const job = await submitJob(deps, actorOf(req), site, submissionOf(req.body));
     services.scheduler.poke(site);
-    return sendEnvelope(reply, (req.query as Query).format, submittedEnvelope(job), 201);
+    return sendEnvelope(reply, queryOf(req).format, submittedEnvelope(job), 201);
   });
 
   // Stop: the owner (or an admin) ends a queued or running job, as `nc stop`.
@@ -247,7 +264,7 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
     const job = await cancelJob(deps, services.hub, actorOf(req), site, id);
     return sendEnvelope(
       reply,
-      (req.query as Query).format,
+      queryOf(req).format,
       await jobFieldsOf(deps, site, String(job.id), "ID,STATUS,STATUSNC"),
     );
   });
@@ -256,6 +273,6 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
   app.delete("/jobs/:id", { schema: { hide: true } }, async (req, reply) => {
     const id = parseJobId((req.params as { id: string }).id);
     const job = await forgetJob(deps, actorOf(req), site, id);
-    return sendEnvelope(reply, (req.query as Query).format, forgottenEnvelope(job));
+    return sendEnvelope(reply, queryOf(req).format, forgottenEnvelope(job));
   });
 }
