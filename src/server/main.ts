@@ -23,7 +23,7 @@ import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { AppServices } from "./app-services.ts";
 import { buildApp } from "./build-app.ts";
 import { localNode, staticNodeDirectory } from "./local-node.ts";
-import { loadTls, reloadCertificates, type SecureContextTarget, type TlsMaterial } from "./tls.ts";
+import { loadTls, reloadCertificates, type SecureContextTarget, serverUrl, type TlsMaterial } from "./tls.ts";
 
 export const VERSION = "0.1.0";
 
@@ -141,8 +141,8 @@ export async function startServer(
   await app.listen({ host: config.server.host, port: config.server.port });
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.server.port;
-  const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
-  const url = `${a.tls ? "https" : "http"}://${host}:${port}`;
+  // A wildcard listen address becomes this host's name (which the self-signed certificate covers).
+  const url = serverUrl(config.server.host, port, config.tls.mode);
   // Clients of a self-signed server trust exactly its certificate, kept in the credentials file.
   const ca = a.tls?.trustFile ? readFileSync(a.tls.trustFile, "utf8") : undefined;
   // `tls: files`: SIGHUP re-reads the certificate files; open connections keep theirs.
