@@ -138,6 +138,7 @@ test("project/1: the queue name and the version", async () => {
     rows: [["local"]],
   });
   assert.match(String(field((await get("/project/1/version")).json(), "VERSION")), /^gridq \d+\.\d+\.\d+/);
+  assert.deepEqual((await get("/projects/1/project")).json().rows, [["local"]]);
   assert.equal((await get("/project/2/project")).status, 404);
   assert.equal((await get("/project/1/nosuch")).status, 400);
 });

@@ -246,8 +246,11 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
     };
     return sendEnvelope(reply, queryOf(req).format, env);
   };
-  app.get("/project/:pid", { schema: { hide: true } }, project);
-  app.get("/project/:pid/:field", { schema: { hide: true } }, project);
+  // `projects/1` (plural) appears in Altair's Python module docs; every example says `project/1`.
+  for (const base of ["/project", "/projects"]) {
+    app.get(`${base}/:pid`, { schema: { hide: true } }, project);
+    app.get(`${base}/:pid/:field`, { schema: { hide: true } }, project);
+  }
 
   app.post("/jobs", { schema: { hide: true } }, async (req, reply) => {
     const job = await submitJob(deps, actorOf(req), site, submissionOf(req.body));
