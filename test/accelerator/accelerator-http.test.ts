@@ -8,6 +8,7 @@ import { eventually, type GridqServer, startGridq } from "../helpers/gridq-proce
 import { clientEnv, ensurePythonRequests, field, http, ncInfoPattern, run } from "./helpers/clients.ts";
 
 let gq: GridqServer;
+let python = "python3";
 let v3: string;
 const tokens: Record<string, string> = {};
 
@@ -27,7 +28,7 @@ const get = (path: string, who = "user99") =>
 const connections = async () => Number(field((await get("/project/1/connections")).json(), "CONNECTIONS"));
 
 before(async () => {
-  ensurePythonRequests();
+  python = ensurePythonRequests();
   gq = await startGridq();
   v3 = `${gq.url}/api/v3`;
   const admin = `Basic ${Buffer.from(`${userInfo().username}:${gq.password}`).toString("base64")}`;
@@ -156,7 +157,7 @@ test("two running jobs: nc_info.py and the curl script print the seed's format; 
     const ids = [String(a).padStart(9, "0"), String(b)];
 
     const before = await connections();
-    const py = await run("python3", ["nc_info.py", ...ids], env, "user99-secret-pw\n");
+    const py = await run(python, ["nc_info.py", ...ids], env, "user99-secret-pw\n");
     assert.equal(py.code, 0, py.stderr);
     const afterPy = await connections();
     assert.match(py.stdout, ncInfoPattern(a, "user99", "sleep 123"));
@@ -171,7 +172,7 @@ test("two running jobs: nc_info.py and the curl script print the seed's format; 
       "jwt = getJWT(sys.argv[1], 'user99', 'user99-secret-pw')",
       "for i in sys.argv[2:]: requests.get(sys.argv[1] + '/api/v3/jobs/' + i, headers={'Authorization': jwt}).raise_for_status()",
     ].join("\n");
-    const plain = await run("python3", ["-c", noSession, gq.url, ...ids], env);
+    const plain = await run(python, ["-c", noSession, gq.url, ...ids], env);
     assert.equal(plain.code, 0, plain.stderr);
     assert.equal((await connections()) - afterPy, 4);
 
@@ -184,7 +185,7 @@ test("two running jobs: nc_info.py and the curl script print the seed's format; 
     assert.equal((await connections()) - beforeCurl, 3);
 
     // A wrong password: getToken.py prints the status and the server's `error`, and exits 1.
-    const bad = await run("python3", ["nc_info.py", ids[0]!], env, "not-the-password\n");
+    const bad = await run(python, ["nc_info.py", ids[0]!], env, "not-the-password\n");
     assert.equal(bad.code, 1);
     assert.match(bad.stdout, /^401\n.*\ninvalid user name or password\n/s);
 

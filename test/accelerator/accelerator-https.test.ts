@@ -13,6 +13,7 @@ import { clientEnv, ensurePythonRequests, field, http, ncInfoPattern, run } from
 import { makeTestCa } from "./helpers/test-ca.ts";
 
 const servers: GridqServer[] = [];
+let python = "python3";
 after(async () => {
   for (const s of servers) await s.stop();
 });
@@ -98,25 +99,20 @@ async function ncInfoWorks(gq: GridqServer, env: Record<string, string>, ca: str
     return Number(field(r.json(), "CONNECTIONS"));
   };
   const before = await connections();
-  const py = await run(
-    "python3",
-    ["nc_info.py", ...ids.map(String)],
-    { ...base, ...env },
-    `${gq.password}\n`,
-  );
+  const py = await run(python, ["nc_info.py", ...ids.map(String)], { ...base, ...env }, `${gq.password}\n`);
   assert.equal(py.code, 0, py.stderr);
   // Keep-alive over TLS: the session's token and job reads share one connection (+1: our read).
   assert.equal((await connections()) - before, 2);
   assert.match(py.stdout, ncInfoPattern(ids[0]!, user, "sleep 123"));
   assert.match(py.stdout, ncInfoPattern(ids[1]!, user, "sleep 456"));
   // verify=True with no trusted certificate: refused.
-  const refused = await run("python3", ["nc_info.py", String(ids[0])], base, `${gq.password}\n`);
+  const refused = await run(python, ["nc_info.py", String(ids[0])], base, `${gq.password}\n`);
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /CERTIFICATE_VERIFY_FAILED/);
 }
 
 test("self-signed: made at first start (0600 key), trusted via REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE / the CLI, reused after restart", async () => {
-  ensurePythonRequests();
+  python = ensurePythonRequests();
   const gq = await start("tls: self-signed\n");
   assert.match(gq.url, /^https:\/\/127\.0\.0\.1:\d+$/);
   const crt = join(gq.home, "tls", "self-signed.crt");
@@ -163,7 +159,7 @@ function servedSerial(url: string, ca: string): Promise<string> {
 }
 
 test("CA-signed files with a chain: verify=True against the test CA; SIGHUP swaps the certificate without dropping connections", async () => {
-  ensurePythonRequests();
+  python = ensurePythonRequests();
   const ca = makeTestCa(tempDir("gridq-ca-"));
   const one = ca.issue("one");
   const two = ca.issue("two");

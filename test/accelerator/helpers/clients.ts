@@ -13,20 +13,32 @@ after(() => {
   for (const p of live) p.kill("SIGKILL");
 });
 
-/** python3 with `requests`: installs Debian's python3-requests when it is missing. */
-export function ensurePythonRequests(): void {
-  const ok = () => {
+/**
+ * A python3 that imports `requests`: the one on PATH when it can; otherwise Debian's, after
+ * installing python3-requests with apt-get (a PATH python3 such as pyenv's does not see Debian's
+ * packages, so the Debian interpreter is used then).
+ */
+export function ensurePythonRequests(): string {
+  const can = (python: string) => {
     try {
-      execFileSync("python3", ["-c", "import requests"], { stdio: "pipe" });
+      execFileSync(python, ["-c", "import requests"], { stdio: "pipe" });
       return true;
     } catch {
       return false;
     }
   };
-  if (ok()) return;
-  execFileSync("apt-get", ["update", "-qq"], { stdio: "pipe", timeout: 300_000 });
-  execFileSync("apt-get", ["install", "-y", "-qq", "python3-requests"], { stdio: "pipe", timeout: 300_000 });
-  if (!ok()) throw new Error("python3 cannot import requests even after apt-get install python3-requests");
+  if (can("python3")) return "python3";
+  if (!can("/usr/bin/python3")) {
+    execFileSync("apt-get", ["update", "-qq"], { stdio: "pipe", timeout: 300_000 });
+    execFileSync("apt-get", ["install", "-y", "-qq", "python3-requests"], {
+      stdio: "pipe",
+      timeout: 300_000,
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
+  }
+  if (!can("/usr/bin/python3"))
+    throw new Error("no python3 can import requests, even after apt-get install python3-requests");
+  return "/usr/bin/python3";
 }
 
 export interface Run {
