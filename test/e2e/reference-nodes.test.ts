@@ -25,7 +25,9 @@ test("a node's cores in the reference bound what jobs may ask, and a new commit 
   const work = tempDir();
   chmodSync(work, 0o755);
 
-  const sites = await fetch(`${server.url}/3.0/sites`).then((r) => r.json());
+  const sites = (await fetch(`${server.url}/3.0/sites`).then((r) => r.json())) as {
+    items: { uid: string }[];
+  };
   assert.deepEqual(
     sites.items.map((s: { uid: string }) => s.uid),
     ["lab"],
