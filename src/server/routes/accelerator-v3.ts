@@ -1,15 +1,17 @@
 // Altair Accelerator REST v3 over gridq's jobs: token, jobs, query, project, submit, stop, forget.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { type Envelope, parseFormat, parseJobId, toCsv } from "../../domain/accelerator-fields.ts";
+import { type Envelope, parseFormat, toCsv } from "../../domain/accelerator-fields.ts";
 import { GridqError } from "../../domain/errors.ts";
 import { cancelJob } from "../../services/cancel-job.ts";
 import { forgetJob } from "../../services/forget-job.ts";
 import {
   forgottenEnvelope,
   jobFieldsOf,
+  queueSite,
   type SelectJobsInput,
   selectJobs,
+  siteOfJob,
   submittedEnvelope,
 } from "../../services/select-jobs.ts";
 import { type SubmitJobInput, submitJob } from "../../services/submit-job.ts";
@@ -162,7 +164,6 @@ export function submissionOf(raw: unknown): SubmitJobInput {
 export async function acceleratorV3Routes(app: FastifyInstance, opts: AcceleratorV3Options) {
   const { services } = opts;
   const { deps } = services;
-  const site = deps.config.site.name;
 
   // Accelerator clients read `error` on failure (getToken.py prints r.json()['error']).
   app.setErrorHandler((err, req, reply) => {
@@ -204,7 +205,7 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
     if (field?.includes("/")) {
       throw new GridqError("GRIDQ_NOT_FOUND", `no such REST v3 resource: jobs/${p.id}/${field}`);
     }
-    return sendEnvelope(reply, queryOf(req).format, await jobFieldsOf(deps, site, p.id, field));
+    return sendEnvelope(reply, queryOf(req).format, await jobFieldsOf(deps, p.id, field));
   };
   app.get("/jobs/:id", { schema: { hide: true } }, oneJob);
   app.get("/jobs/:id/*", { schema: { hide: true } }, oneJob);
@@ -212,7 +213,7 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
   app.get("/query", { schema: { hide: true } }, async (req, reply) => {
     actorOf(req);
     const q: SelectJobsInput & Query = queryOf(req);
-    return sendEnvelope(reply, q.format, await selectJobs(deps, site, q));
+    return sendEnvelope(reply, q.format, await selectJobs(deps, q));
   });
 
   const project = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -221,7 +222,7 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
     if (p.pid !== "1")
       throw new GridqError("GRIDQ_NOT_FOUND", `no project ${p.pid}: this server has project 1`);
     const values: Record<string, string | number> = {
-      PROJECT: site,
+      PROJECT: queueSite(deps),
       VERSION: `gridq ${opts.version}`,
       CONNECTIONS: connections,
     };
@@ -253,6 +254,7 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
   }
 
   app.post("/jobs", { schema: { hide: true } }, async (req, reply) => {
+    const site = queueSite(deps);
     const job = await submitJob(deps, actorOf(req), site, submissionOf(req.body));
     services.scheduler.poke(site);
     return sendEnvelope(reply, queryOf(req).format, submittedEnvelope(job), 201);
@@ -263,19 +265,21 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
     const b = req.body as Record<string, unknown> | undefined;
     const action = b && typeof b === "object" ? (b.action ?? "stop") : "stop";
     if (action !== "stop") throw bad("action", `'${String(action)}' is not supported (stop)`);
-    const id = parseJobId((req.params as { id: string }).id);
-    const job = await cancelJob(deps, services.hub, actorOf(req), site, id);
+    const actor = actorOf(req);
+    const { id, site } = await siteOfJob(deps, (req.params as { id: string }).id);
+    const job = await cancelJob(deps, services.hub, actor, site, id);
     return sendEnvelope(
       reply,
       queryOf(req).format,
-      await jobFieldsOf(deps, site, String(job.id), "ID,STATUS,STATUSNC"),
+      await jobFieldsOf(deps, String(job.id), "ID,STATUS,STATUSNC"),
     );
   });
 
   // Forget: remove a finished job from the queue, as `nc forget`.
   app.delete("/jobs/:id", { schema: { hide: true } }, async (req, reply) => {
-    const id = parseJobId((req.params as { id: string }).id);
-    const job = await forgetJob(deps, actorOf(req), site, id);
+    const actor = actorOf(req);
+    const { id, site } = await siteOfJob(deps, (req.params as { id: string }).id);
+    const job = await forgetJob(deps, actor, site, id);
     return sendEnvelope(reply, queryOf(req).format, forgottenEnvelope(job));
   });
 }
