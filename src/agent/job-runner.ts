@@ -102,7 +102,7 @@ export class JobRunner {
       throw new Error(`directory ${lease.directory} does not exist`);
     }
     const nodefile = join(o.nodefileDir, String(lease.jobId));
-    writeFileSync(nodefile, lease.nodes.flatMap((n) => Array(n.cores).fill(n.node)).join("\n") + "\n", {
+    writeFileSync(nodefile, `${lease.nodes.flatMap((n) => Array(n.cores).fill(n.node)).join("\n")}\n`, {
       mode: 0o644,
     });
     const open = (path: string) => {

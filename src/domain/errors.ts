@@ -40,6 +40,16 @@ export const ERRORS = {
   GRIDQ_NOT_FOUND: { status: 404, retryable: false, summary: "No such resource." },
   GRIDQ_UNKNOWN_SITE: { status: 404, retryable: false, summary: "No such site." },
   GRIDQ_UNKNOWN_JOB: { status: 404, retryable: false, summary: "No such job." },
+  GRIDQ_UNKNOWN_COMMIT: {
+    status: 404,
+    retryable: false,
+    summary: "No such commit in the reference repository.",
+  },
+  GRIDQ_UNKNOWN_BRANCH: {
+    status: 404,
+    retryable: false,
+    summary: "No such branch in the reference repository.",
+  },
   GRIDQ_METHOD_NOT_ALLOWED: {
     status: 405,
     retryable: false,

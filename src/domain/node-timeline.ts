@@ -31,7 +31,10 @@ export class NodeTimeline {
     const c = this.last;
     if (c < times.length && times[c]! <= t) {
       if (c + 1 >= times.length || times[c + 1]! > t) return c;
-      if (c + 2 >= times.length || times[c + 2]! > t) return (this.last = c + 1);
+      if (c + 2 >= times.length || times[c + 2]! > t) {
+        this.last = c + 1;
+        return this.last;
+      }
     }
     let lo = 0;
     let hi = times.length - 1;
