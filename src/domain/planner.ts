@@ -137,6 +137,26 @@ const never = (s: GroupShape): boolean =>
  * besteffort jobs run now on what is idle now; besteffort jobs in the way of a start are preempted.
  */
 export function plan(input: PlanInput): Plan {
+  return planSession(input).plan;
+}
+
+/**
+ * A plan plus its Gantt, kept so that a job submitted after the pass can start at once when it
+ * fits in cores idle now through its whole walltime: no planned job uses those, so starting it
+ * delays nobody, whatever its priority (the event-driven path: no full pass per submission).
+ */
+export interface PlanSession {
+  plan: Plan;
+  /**
+   * Start `job` now if it fits in idle cores (besteffort cores are not taken: that would need
+   * preemption) and is not held, blocked or reserved for later; the Gantt then holds it. Null:
+   * leave it to the next full pass.
+   */
+  startNow(job: WaitingJob): JobStart | null;
+}
+
+/** `plan`, keeping the Gantt for `startNow`. */
+export function planSession(input: PlanInput): PlanSession {
   const { now } = input;
   const pass = new Pass(input);
   const beRunning: RunningJob[] = [];
@@ -300,7 +320,20 @@ export function plan(input: PlanInput): Plan {
     }
   }
 
-  return { starts, jobs: ordered.map((j) => result.get(j.id)!), preempt };
+  const startNow = (job: WaitingJob): JobStart | null => {
+    if (job.hold || job.dependenciesMet === false || (job.reservationAt != null && job.reservationAt > now)) {
+      return null;
+    }
+    const shapes = pass.shapesOf(job);
+    if (shapes.some(never)) return null;
+    const w = job.besteffort ? 1 : job.walltime;
+    const takes = placeAt(pass.tls, shapes, now, w, beUsed);
+    if (!takes) return null;
+    if (job.besteffort) for (const g of takes) for (const t of g) beUsed[t.node] = beUsed[t.node]! + t.cores;
+    else pass.allocate(now, job.walltime, takes);
+    return { id: job.id, nodes: pass.named(takes) };
+  };
+  return { plan: { starts, jobs: ordered.map((j) => result.get(j.id)!), preempt }, startNow };
 }
 
 /** The lines of a job's node file (`GRIDQ_NODEFILE`, like `OAR_NODEFILE`): each node once per core, head first. */

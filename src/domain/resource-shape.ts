@@ -1,7 +1,7 @@
 // What one `+` group of a resource request needs from each node: the planner's view of a request.
 
 import type { NodeInfo, PropertyValue } from "./node.ts";
-import { compileFilter, type NodePredicate } from "./properties-filter.ts";
+import { compileFilter, type NodePredicate } from "./properties-eval.ts";
 import type { ResourceGroup, ResourceLevel } from "./resource-request.ts";
 
 /**
@@ -27,7 +27,7 @@ export function filterPropertiesOf(node: NodeInfo): Record<string, PropertyValue
     network_address: node.uid,
     cluster: node.cluster,
     site: node.site,
-    cpucore: node.cores,
+    cpucore: Math.floor(node.cores / Math.max(1, node.cpus ?? 1)),
     gpu_count: node.gpus,
     memnode: Math.floor(node.memoryBytes / 1048576),
     ...node.properties,

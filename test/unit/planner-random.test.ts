@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import type { NodeInfo } from "../../src/domain/node.ts";
 import { plan } from "../../src/domain/planner.ts";
 import type { Plan, PlanInput, RunningJob, WaitingJob } from "../../src/domain/planner-types.ts";
-import { compileFilter } from "../../src/domain/properties-filter.ts";
+import { compileFilter } from "../../src/domain/properties-eval.ts";
 import { filterPropertiesOf } from "../../src/domain/resource-shape.ts";
 import { checkPlan, cluster, job, rng } from "./helpers/planner-fixtures.ts";
 
