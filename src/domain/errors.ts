@@ -77,6 +77,16 @@ export const ERRORS = {
     retryable: false,
     summary: "The request body's Content-Type is not supported.",
   },
+  GRIDQ_INVALID_SELECTION_RULE: {
+    status: 400,
+    retryable: false,
+    summary: "An Accelerator selection rule (`where`) cannot be parsed; the message gives the position.",
+  },
+  GRIDQ_UNKNOWN_FIELD: {
+    status: 400,
+    retryable: false,
+    summary: "An Accelerator query names a field that jobs do not have.",
+  },
   GRIDQ_RATE_LIMITED: { status: 429, retryable: true, summary: "Too many requests." },
   GRIDQ_INTERNAL: { status: 500, retryable: true, summary: "An unexpected error occurred on the server." },
   GRIDQ_UNAVAILABLE: {
