@@ -1,5 +1,6 @@
 // Benchmark: one full planning pass over 100,000 waiting jobs on 254 synthetic Grid'5000-like nodes.
-// Run: node bench/plan.ts [jobs] [seed]. Prints figures; never part of the test run.
+// Run: node --expose-gc bench/plan.ts [jobs] [seed] [--random-walltimes] [--walltime-steps=N].
+// Prints figures; never part of the test run.
 
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { performance } from "node:perf_hooks";
@@ -8,8 +9,13 @@ import { plan, planSession } from "../src/domain/planner.ts";
 import type { RunningJob, WaitingJob } from "../src/domain/planner-types.ts";
 import { parseResourceRequest, type ResourceRequest } from "../src/domain/resource-request.ts";
 
-const JOBS = Number(process.argv[2] ?? 100_000);
-let seed = Number(process.argv[3] ?? 42) >>> 0;
+const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+const flags = process.argv.slice(2).filter((a) => a.startsWith("--"));
+const JOBS = Number(args[0] ?? 100_000);
+let seed = Number(args[1] ?? 42) >>> 0;
+/** Every job a different walltime (10 min to 24 h), as when a tool computes them. */
+const RANDOM_WALLTIMES = flags.includes("--random-walltimes");
+const STEPS = Number(flags.find((f) => f.startsWith("--walltime-steps="))?.split("=")[1] ?? 0);
 const random = (): number => {
   seed = (seed + 0x6d2b79f5) >>> 0;
   let t = seed;
@@ -100,7 +106,7 @@ for (let id = 1; id <= JOBS; id++) {
     queuePriority: queue === "production" ? 20 : queue === "besteffort" ? 0 : 10,
     submittedAt: now - JOBS + id,
     request: requestOf(),
-    walltime: pick(WALLTIMES),
+    walltime: RANDOM_WALLTIMES ? 600 + Math.floor(random() * 85800) : pick(WALLTIMES),
     besteffort: queue === "besteffort",
     hold: random() < 0.01,
     dependenciesMet: random() > 0.01,
@@ -124,7 +130,7 @@ for (const [i, n] of nodes.entries()) {
 const usage = Object.fromEntries(users.map((u) => [u, random() * 1e6]));
 
 const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
-const input = { now, nodes, running, waiting, fairShare: { weight: 86400, usage } };
+const input = { now, nodes, running, waiting, fairShare: { weight: 86400, usage }, walltimeSteps: STEPS };
 const gc = (globalThis as { gc?: () => void }).gc;
 /** One timed pass: wall and CPU milliseconds. */
 const pass = () => {
@@ -151,7 +157,10 @@ console.log(`gridq planner benchmark, ${new Date().toISOString()}`);
 console.log(
   `machine: ${availableParallelism()} cores (${cpus()[0]?.model}), ${mb(totalmem())} RAM, node ${process.version}`,
 );
-console.log(`input: ${nodes.length} nodes, ${cores} cores, ${running.length} running, ${JOBS} waiting jobs`);
+console.log(
+  `input: ${nodes.length} nodes, ${cores} cores, ${running.length} running, ${JOBS} waiting jobs, ` +
+    `${RANDOM_WALLTIMES ? "random" : "common"} walltimes${STEPS ? `, walltimeSteps ${STEPS}` : ""}`,
+);
 console.log(`plan, one full pass: first ${fmt(runs[0]!)}, then ${fmt(runs[1]!)}, ${fmt(runs[2]!)}`);
 console.log(
   `result: ${result.starts.length} start now, ${result.preempt.length} preempted, ` +
