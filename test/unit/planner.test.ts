@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { nodefileLines, plan, planSession } from "../../src/domain/planner.ts";
+import { nodefileLines, plan, planSession, quantizeWalltime } from "../../src/domain/planner.ts";
 import type { PlanInput, RunningJob } from "../../src/domain/planner-types.ts";
 import { checkPlan, cluster, job } from "./helpers/planner-fixtures.ts";
 
@@ -322,5 +322,24 @@ describe("planner: event-driven start", () => {
       ],
     };
     assert.deepEqual(checkPlan(all, merged), []);
+  });
+});
+
+describe("planner: walltime steps", () => {
+  it("rounds walltimes up to N values per doubling, and plans with them", () => {
+    assert.equal(quantizeWalltime(3600, 8), 3840);
+    assert.equal(quantizeWalltime(3840, 8), 3840);
+    assert.equal(quantizeWalltime(300, 8), 320);
+    assert.equal(quantizeWalltime(5, 8), 5);
+    for (let w = 9; w < 100_000; w += 997) {
+      const q = quantizeWalltime(w, 8);
+      assert.ok(q >= w && q <= w * 1.125, `${w} -> ${q}`);
+    }
+    const nodes = cluster("a", 1, 4);
+    const waiting = [job("nodes=1", 300, { id: 1 }), job("nodes=1", 300, { id: 2 })];
+    const exact = plan({ now: NOW, nodes, running: [], waiting });
+    const coarse = plan({ now: NOW, nodes, running: [], waiting, walltimeSteps: 8 });
+    assert.equal(exact.jobs[1]!.scheduledAt, NOW + 300);
+    assert.equal(coarse.jobs[1]!.scheduledAt, NOW + 320);
   });
 });
