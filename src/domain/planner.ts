@@ -307,7 +307,10 @@ export function planSession(input: PlanInput): PlanSession {
       preempt.push({
         id: r.id,
         byJob: by,
-        message: `besteffort job killed: job ${by} needs its cores on ${pass.nodes[i]!.uid}`,
+        message:
+          by >= 0
+            ? `besteffort job killed: job ${by} needs its cores on ${pass.nodes[i]!.uid}`
+            : `besteffort job killed: its cores on ${pass.nodes[i]!.uid} are needed by running jobs`,
       });
       for (const n of r.nodes) {
         const x = pass.index.get(n.uid);
