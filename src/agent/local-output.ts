@@ -1,6 +1,5 @@
 // Reads job output files on this node (the embedded agent's side of OutputReader).
 
-import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { OutputReader } from "../protocol/agent-messages.ts";
@@ -10,7 +9,9 @@ export const localOutputReader: OutputReader = {
     try {
       // Open first so a missing file is a clean null, not a stream error mid-response.
       const fh = await open(path, "r");
-      return createReadStream("", { fd: fh.fd, start: offset, autoClose: true });
+      // The stream owns the handle and closes it: a handle left to the garbage collector
+      // would close its descriptor a second time and crash the process.
+      return fh.createReadStream({ start: offset, autoClose: true });
     } catch {
       return null;
     }

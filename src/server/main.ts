@@ -1,7 +1,7 @@
 // `gridq serve`: opens the store, bootstraps the first start, wires services, the embedded
 // agent and the HTTP server, and listens. The composition root of the server side.
 
-import { type ChildProcess, fork } from "node:child_process";
+import { fork } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,9 @@ import type { GridqConfig } from "../config/config.ts";
 import type { NodeInfo } from "../domain/node.ts";
 import type { AgentToServer, ServerToAgent } from "../protocol/agent-messages.ts";
 import { ipcChannel } from "../protocol/ipc-channel.ts";
+import { createLocalReference, readMachineFacts } from "../reference/local-reference.ts";
+import { createReferenceNodeDirectory } from "../reference/reference-node-directory.ts";
+import { ReferenceReader } from "../reference/reference-reader.ts";
 import { AgentHub } from "../services/agent-hub.ts";
 import { Authenticator, createUser, generatePassword } from "../services/auth.ts";
 import { type ServiceDeps, systemClock } from "../services/context.ts";
@@ -22,7 +25,7 @@ import { Scheduler } from "../services/schedule-jobs.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { AppServices } from "./app-services.ts";
 import { buildApp } from "./build-app.ts";
-import { localNode, staticNodeDirectory } from "./local-node.ts";
+import { localNodeName } from "./local-node.ts";
 
 export const VERSION = "0.1.0";
 
@@ -59,7 +62,8 @@ export interface RunningServer {
 export interface Assembled {
   app: FastifyInstance;
   services: AppServices;
-  node: NodeInfo;
+  /** The embedded agent's node, or null when the reference does not describe it. */
+  node: NodeInfo | null;
   runAs: UnixAccount | null;
   close(): Promise<void>;
 }
@@ -77,14 +81,48 @@ export async function assemble(
   });
   const store = new SqliteStore(config.db.path);
   await store.migrate();
-  const node = localNode(config.site.name, config.site.cluster, config.site.cores || undefined);
-  const deps: ServiceDeps = { store, clock: systemClock, config, nodes: staticNodeDirectory([node]), log };
+
+  // The platform description: the scheduler's nodes and the reference API both read it.
+  const nodeName = config.agent.node ?? localNodeName();
+  let refPath = config.reference.path;
+  if (!refPath) {
+    refPath = join(config.home, "reference");
+    const facts = readMachineFacts();
+    createLocalReference(
+      refPath,
+      config.site.cores ? { ...facts, cores: config.site.cores, threads: config.site.cores } : facts,
+      {
+        site: config.site.name,
+        cluster: config.site.cluster,
+        node: nodeName,
+      },
+    );
+  }
+  const reader = new ReferenceReader(refPath, {
+    prefix: config.reference.prefix,
+    ...(config.reference.branch ? { branch: config.reference.branch } : {}),
+  });
+  let scheduler: Scheduler | null = null;
+  const nodes = await createReferenceNodeDirectory(reader, {
+    // A changed description may make room (or remove nodes): plan every site again.
+    onChange: () => {
+      for (const s of nodes.sites()) scheduler?.poke(s);
+    },
+    onError: (e) => log.warn({ err: e }, "reading the reference failed"),
+  });
+  const node = nodes
+    .sites()
+    .flatMap((s) => nodes.nodes(s))
+    .find((n) => n.uid === nodeName);
+  if (!node) {
+    log.warn({ node: nodeName }, "the embedded agent's node is not in the reference: it will run no jobs");
+  }
+  const deps: ServiceDeps = { store, clock: systemClock, config, nodes, log };
   const auth = new Authenticator(deps, loadOrCreateKey(join(config.home, "jwt.key")));
-  const scheduler = new Scheduler(deps);
+  scheduler = new Scheduler(deps);
   const hub = new AgentHub(deps, scheduler);
   const services: AppServices = { deps, auth, hub, scheduler, outputs: localOutputReader };
 
-  // The embedded agent: the same Agent as `gridq agent`, over an in-process channel.
   const me = userInfo();
   const runAs = me.uid === 0 && !config.jobs.allowRoot ? findAccount(config.jobs.fallbackUser) : null;
   if (me.uid === 0 && !config.jobs.allowRoot && !runAs) {
@@ -92,25 +130,20 @@ export async function assemble(
       `running as root: jobs would run as '${config.jobs.fallbackUser}', which does not exist; set jobs.fallbackUser or jobs.allowRoot`,
     );
   }
-  const nodefileDir = mkdtempSync(join(tmpdir(), "gridq-nodefiles-"));
-  const agentProc = forkEmbeddedAgent({
-    node: node.uid,
-    stateDir: join(config.home, "agent"),
-    // Node files must be readable by the job's account, so not under the private data folder.
-    nodefileDir,
-    killGrace: config.jobs.killGrace,
-    runAs: runAs?.name ?? null,
-    baseEnv: jobBaseEnv(),
-  });
-  const serverSide = ipcChannel<AgentToServer, ServerToAgent>(agentProc);
-  hub.attach(node.site, serverSide);
+  // The embedded agent: the same Agent as `gridq agent`, in its own process over IPC.
+  const embedded = node ? startEmbeddedAgent(config, node, runAs, hub) : null;
 
-  const app = await buildApp({ services, logger: log, version: VERSION });
+  const app = await buildApp({
+    services,
+    logger: log,
+    version: VERSION,
+    reference: { reference: reader, publicReads: config.reference.publicReads },
+  });
   let closed = false;
   return {
     app,
     services,
-    node,
+    node: node ?? null,
     runAs,
     async close() {
       if (closed) return;
@@ -118,10 +151,44 @@ export async function assemble(
       await app.close();
       await scheduler.idle();
       await hub.settled();
-      const exited = new Promise((r) => (agentProc.exitCode !== null ? r(null) : agentProc.once("exit", r)));
-      serverSide.close();
-      await exited;
+      await embedded?.stop();
+      nodes.close();
+      await reader.close();
       await store.close();
+    },
+  };
+}
+
+function startEmbeddedAgent(
+  config: Readonly<GridqConfig>,
+  node: NodeInfo,
+  runAs: UnixAccount | null,
+  hub: AgentHub,
+): { stop(): Promise<void> } {
+  const nodefileDir = mkdtempSync(join(tmpdir(), "gridq-nodefiles-"));
+  const child = fork(fileURLToPath(new URL("../agent/embedded-main.ts", import.meta.url)), [], {
+    env: {
+      ...process.env,
+      GRIDQ_AGENT_OPTIONS: JSON.stringify({
+        node: node.uid,
+        stateDir: join(config.home, "agent"),
+        // Node files must be readable by the job's account, so not under the private data folder.
+        nodefileDir,
+        killGrace: config.jobs.killGrace,
+        runAs: runAs?.name ?? null,
+        baseEnv: jobBaseEnv(),
+      } satisfies EmbeddedAgentOptions),
+    },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    serialization: "json",
+  });
+  const channel = ipcChannel<AgentToServer, ServerToAgent>(child);
+  hub.attach(node.site, channel);
+  return {
+    async stop() {
+      const exited = new Promise((r) => (child.exitCode !== null ? r(null) : child.once("exit", r)));
+      channel.close();
+      await exited;
       rmSync(nodefileDir, { recursive: true, force: true });
     },
   };
@@ -160,7 +227,12 @@ export async function startServer(
   }
   if (runAs)
     out.write(`gridq: running as root: jobs run as '${runAs.name}' (set jobs.allowRoot to change)\n`);
-  out.write(`gridq: serving ${url} (site '${node.site}', node '${node.uid}', ${node.cores} cores)\n`);
+  const sites = deps.nodes.sites();
+  out.write(
+    node
+      ? `gridq: serving ${url} (site '${node.site}', node '${node.uid}', ${node.cores} cores)\n`
+      : `gridq: serving ${url} (sites ${sites.join(", ") || "none"}; no embedded agent: set agent.node to a node of the reference)\n`,
+  );
   return { url, close: () => a.close() };
 }
 
@@ -173,16 +245,6 @@ function refreshCredentialsUrl(path: string, url: string): void {
   } catch {
     // A damaged credentials file is the CLI's to report; the server does not need it.
   }
-}
-
-/** The embedded agent runs in its own small process: forking jobs from it is cheap. */
-function forkEmbeddedAgent(o: EmbeddedAgentOptions): ChildProcess {
-  const child = fork(fileURLToPath(new URL("../agent/embedded-main.ts", import.meta.url)), [], {
-    env: { ...process.env, GRIDQ_AGENT_OPTIONS: JSON.stringify(o) },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-    serialization: "json",
-  });
-  return child;
 }
 
 /** What a job inherits from the agent's environment: the basics, never the agent's secrets. */

@@ -37,6 +37,8 @@ test("defaults, with the data folder from GRIDQ_HOME", () => {
     home: h,
     server: { host: "127.0.0.1", port: 8080, bodyLimit: 1048576, maxUrlLength: 8192, logLevel: "info" },
     site: { name: "local", cluster: "local", cores: 0 },
+    reference: { path: null, prefix: "data/grid5000", branch: null, publicReads: true },
+    agent: { node: null },
     db: { engine: "sqlite", path: join(h, "gridq.db") },
     auth: { tokenTtl: 14400, maxTokenTtl: 2592000, basicCacheTtl: 60 },
     jobs: {
