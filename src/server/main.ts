@@ -2,7 +2,17 @@
 // agent and the HTTP server, and listens. The composition root of the server side.
 
 import { fork } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -170,7 +180,9 @@ function startEmbeddedAgent(
   runAs: UnixAccount | null,
   hub: AgentHub,
 ): { stop(): Promise<void> } {
-  const nodefileDir = mkdtempSync(join(tmpdir(), "gridq-nodefiles-"));
+  sweepStaleNodefileDirs();
+  const nodefileDir = mkdtempSync(join(tmpdir(), NODEFILE_DIR_PREFIX));
+  writeFileSync(join(nodefileDir, ".owner-pid"), String(process.pid));
   const child = fork(fileURLToPath(new URL("../agent/embedded-main.ts", import.meta.url)), [], {
     env: {
       ...process.env,
@@ -261,6 +273,38 @@ function refreshCredentialsUrl(path: string, url: string, ca: string | undefined
     if (c.url !== url || c.ca !== ca) writeCredentials(path, { ...c, url, ca });
   } catch {
     // A damaged credentials file is the CLI's to report; the server does not need it.
+  }
+}
+
+const NODEFILE_DIR_PREFIX = "gridq-nodefiles-";
+
+/**
+ * Remove node-file folders left by servers that died without cleaning up (kill -9): ours,
+ * whose owner process is gone. A folder of a live server is never touched.
+ */
+function sweepStaleNodefileDirs(): void {
+  const uid = process.getuid?.();
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(NODEFILE_DIR_PREFIX)) continue;
+    const dir = join(tmpdir(), name);
+    try {
+      const st = lstatSync(dir);
+      if (!st.isDirectory() || st.uid !== uid) continue;
+      const pid = Number(readFileSync(join(dir, ".owner-pid"), "utf8"));
+      if (pid > 0 && processAlive(pid)) continue;
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Unreadable or vanished meanwhile: not ours to judge.
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
