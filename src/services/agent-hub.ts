@@ -172,7 +172,7 @@ export class AgentHub implements Dispatcher {
         if (r.type !== "started") sites.add(job.site);
       }
       await this.#deps.store.updateJobs(updates);
-      for (const s of sites) this.#scheduler.poke(s);
+      for (const s of sites) this.#scheduler.poke(s, { now: true });
     } catch (e) {
       this.#deps.log.error({ err: e }, "recording agent reports failed");
     } finally {
