@@ -160,7 +160,8 @@ export class Authenticator {
         algorithms: ["HS256"],
         currentDate: new Date(this.#deps.clock.now() * 1000),
       });
-      if (typeof payload.sub !== "string" || typeof payload.exp !== "number") throw new Error("no subject or expiry");
+      if (typeof payload.sub !== "string" || typeof payload.exp !== "number")
+        throw new Error("no subject or expiry");
       const actor = { name: payload.sub, admin: payload.role === "admin" };
       // Bounded: a flood of distinct valid tokens only costs re-verification.
       if (this.#tokenCache.size >= 10_000) this.#tokenCache.clear();

@@ -21,7 +21,12 @@ export abstract class KyselyStore implements Store {
     await this.db.destroy();
   }
 
-  #inserts: { job: NewJob; event: { at: number; description: string }; resolve(j: JobRecord): void; reject(e: unknown): void }[] = [];
+  #inserts: {
+    job: NewJob;
+    event: { at: number; description: string };
+    resolve(j: JobRecord): void;
+    reject(e: unknown): void;
+  }[] = [];
   #flushing: Promise<void> | null = null;
 
   /**
@@ -81,12 +86,14 @@ export abstract class KyselyStore implements Store {
           .execute();
         return inserted;
       });
-      rows.forEach((row, i) => batch[i]!.resolve(jobFromRow(row)));
+      for (const [i, row] of rows.entries()) batch[i]!.resolve(jobFromRow(row));
     } catch (e) {
       for (const b of batch) b.reject(e);
     } finally {
       this.#flushing =
-        this.#inserts.length > 0 ? new Promise<void>((r) => setImmediate(r)).then(() => this.#flushInserts()) : null;
+        this.#inserts.length > 0
+          ? new Promise<void>((r) => setImmediate(r)).then(() => this.#flushInserts())
+          : null;
     }
   }
 
