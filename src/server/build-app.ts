@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import formbody from "@fastify/formbody";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
+import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger as PinoLogger } from "pino";
 import { GridqError } from "../domain/errors.ts";
@@ -12,6 +13,7 @@ import { errorSchema, jobSchema } from "../protocol/job-schemas.ts";
 import type { AppServices } from "./app-services.ts";
 import { authPlugin } from "./plugins/auth.ts";
 import { errorsPlugin } from "./plugins/errors.ts";
+import { agentRoutes, agentWebSocketOptions } from "./routes/agents.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 
@@ -78,6 +80,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   });
   await app.register(swaggerUi, { routePrefix: "/3.0/apidocs", uiConfig: { docExpansion: "list" } });
   await app.register(authPlugin, { auth: services.auth });
+  await app.register(websocket, agentWebSocketOptions);
 
   app.get("/", { config: { public: true }, schema: { hide: true } }, async () => ({
     items: API_MOUNTS.map((m) => ({
@@ -93,6 +96,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       async (scope) => {
         await scope.register(jobRoutes, { services, mount });
         await scope.register(authRoutes, { services });
+        await scope.register(agentRoutes, { services });
       },
       { prefix: mount },
     );

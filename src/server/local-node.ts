@@ -32,6 +32,28 @@ export function localNode(site: string, cluster: string, cores?: number): NodeIn
   };
 }
 
+/** A node declared in the configuration (`site.nodes`), run by a `gridq agent`. */
+export function declaredNode(site: string, cluster: string, name: string, cores: number): NodeInfo {
+  return {
+    uid: name,
+    site,
+    cluster,
+    cores,
+    memoryBytes: 0,
+    gpus: 0,
+    properties: {
+      cluster,
+      host: name,
+      network_address: name,
+      nodeset: cluster,
+      core_count: cores,
+      memnode: 0,
+      gpu_count: 0,
+      exotic: false,
+    },
+  };
+}
+
 /** A directory of fixed nodes, one site each (the embedded default before the reference). */
 export function staticNodeDirectory(nodes: NodeInfo[]): NodeDirectory {
   const sites = [...new Set(nodes.map((n) => n.site))];

@@ -2,14 +2,14 @@
 // agent and the HTTP server, and listens. The composition root of the server side.
 
 import { type ChildProcess, fork } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import type { EmbeddedAgentOptions } from "../agent/embedded-main.ts";
-import { localOutputReader } from "../agent/local-output.ts";
 import { findAccount, type UnixAccount } from "../agent/unix-account.ts";
 import type { GridqConfig } from "../config/config.ts";
 import type { NodeInfo } from "../domain/node.ts";
@@ -22,7 +22,7 @@ import { Scheduler } from "../services/schedule-jobs.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { AppServices } from "./app-services.ts";
 import { buildApp } from "./build-app.ts";
-import { localNode, staticNodeDirectory } from "./local-node.ts";
+import { declaredNode, localNode, staticNodeDirectory } from "./local-node.ts";
 
 export const VERSION = "0.1.0";
 
@@ -77,33 +77,52 @@ export async function assemble(
   });
   const store = new SqliteStore(config.db.path);
   await store.migrate();
-  const node = localNode(config.site.name, config.site.cluster, config.site.cores || undefined);
-  const deps: ServiceDeps = { store, clock: systemClock, config, nodes: staticNodeDirectory([node]), log };
+  // Declared nodes (`site.nodes`) are run by `gridq agent`s; otherwise this machine is the one
+  // node, run by the embedded agent.
+  const declared = config.site.nodes.map((n) =>
+    declaredNode(config.site.name, config.site.cluster, n.name, n.cores),
+  );
+  const node =
+    declared[0] ?? localNode(config.site.name, config.site.cluster, config.site.cores || undefined);
+  const nodes = declared.length > 0 ? declared : [node];
+  const deps: ServiceDeps = { store, clock: systemClock, config, nodes: staticNodeDirectory(nodes), log };
   const auth = new Authenticator(deps, loadOrCreateKey(join(config.home, "jwt.key")));
   const scheduler = new Scheduler(deps);
   const hub = new AgentHub(deps, scheduler);
-  const services: AppServices = { deps, auth, hub, scheduler, outputs: localOutputReader };
+  const services: AppServices = { deps, auth, hub, scheduler };
 
-  // The embedded agent: the same Agent as `gridq agent`, over an in-process channel.
   const me = userInfo();
-  const runAs = me.uid === 0 && !config.jobs.allowRoot ? findAccount(config.jobs.fallbackUser) : null;
-  if (me.uid === 0 && !config.jobs.allowRoot && !runAs) {
+  const runAs =
+    me.uid === 0 && !config.jobs.allowRoot && !config.jobs.runAsSubmitter
+      ? findAccount(config.jobs.fallbackUser)
+      : null;
+  if (me.uid === 0 && !config.jobs.allowRoot && !config.jobs.runAsSubmitter && !runAs) {
     throw new Error(
       `running as root: jobs would run as '${config.jobs.fallbackUser}', which does not exist; set jobs.fallbackUser or jobs.allowRoot`,
     );
   }
-  const nodefileDir = mkdtempSync(join(tmpdir(), "gridq-nodefiles-"));
-  const agentProc = forkEmbeddedAgent({
-    node: node.uid,
-    stateDir: join(config.home, "agent"),
-    // Node files must be readable by the job's account, so not under the private data folder.
-    nodefileDir,
-    killGrace: config.jobs.killGrace,
-    runAs: runAs?.name ?? null,
-    baseEnv: jobBaseEnv(),
-  });
-  const serverSide = ipcChannel<AgentToServer, ServerToAgent>(agentProc);
-  hub.attach(node.site, serverSide);
+  // The embedded agent: the same Agent as `gridq agent`, in its own process over IPC.
+  let agentProc: ChildProcess | null = null;
+  let serverSide: ReturnType<typeof ipcChannel<AgentToServer, ServerToAgent>> | null = null;
+  if (declared.length === 0) {
+    agentProc = forkEmbeddedAgent({
+      node: node.uid,
+      stateDir: join(config.home, "agent"),
+      // Node files and exit statuses must be reachable by the jobs' account, so not under the
+      // private data folder; stable, so jobs adopted after a restart still find them.
+      runDir: join(
+        tmpdir(),
+        `gridq-run-${me.uid}-${createHash("sha256").update(config.home).digest("hex").slice(0, 12)}`,
+      ),
+      killGrace: config.jobs.killGrace,
+      runAsSubmitter: config.jobs.runAsSubmitter,
+      fallbackUser: config.jobs.fallbackUser,
+      allowRoot: config.jobs.allowRoot,
+      baseEnv: jobBaseEnv(),
+    });
+    serverSide = ipcChannel<AgentToServer, ServerToAgent>(agentProc);
+    hub.attach(node.site, serverSide);
+  }
 
   const app = await buildApp({ services, logger: log, version: VERSION });
   let closed = false;
@@ -116,13 +135,16 @@ export async function assemble(
       if (closed) return;
       closed = true;
       await app.close();
+      hub.close();
       await scheduler.idle();
       await hub.settled();
-      const exited = new Promise((r) => (agentProc.exitCode !== null ? r(null) : agentProc.once("exit", r)));
-      serverSide.close();
-      await exited;
+      const proc = agentProc;
+      if (proc && serverSide) {
+        const exited = new Promise((r) => (proc.exitCode !== null ? r(null) : proc.once("exit", r)));
+        serverSide.close();
+        await exited;
+      }
       await store.close();
-      rmSync(nodefileDir, { recursive: true, force: true });
     },
   };
 }
@@ -160,7 +182,12 @@ export async function startServer(
   }
   if (runAs)
     out.write(`gridq: running as root: jobs run as '${runAs.name}' (set jobs.allowRoot to change)\n`);
-  out.write(`gridq: serving ${url} (site '${node.site}', node '${node.uid}', ${node.cores} cores)\n`);
+  const nodes = deps.nodes.nodes(node.site);
+  const what =
+    config.site.nodes.length > 0
+      ? `${nodes.length} nodes for agents: ${nodes.map((n) => n.uid).join(", ")}`
+      : `node '${node.uid}', ${node.cores} cores`;
+  out.write(`gridq: serving ${url} (site '${node.site}', ${what})\n`);
   return { url, close: () => a.close() };
 }
 
