@@ -125,13 +125,40 @@ export class GridqClient {
     await res.body?.cancel();
   }
 
-  /** The job's output as a web stream of bytes. */
-  async output(site: string, id: number, stream: "stdout" | "stderr" = "stdout", offset = 0) {
+  /** The job's output as a web stream of bytes; with `follow`, until the job ends. */
+  async output(site: string, id: number, stream: "stdout" | "stderr" = "stdout", offset = 0, follow = false) {
     const res = await this.#request(
       "GET",
-      `${this.#jobs(site)}/${id}/output?stream=${stream}&offset=${offset}`,
+      `${this.#jobs(site)}/${id}/output?stream=${stream}&offset=${offset}${follow ? "&follow=true" : ""}`,
     );
     return { state: res.headers.get("x-gridq-job-state"), body: res.body };
+  }
+
+  /** Issue (or replace) the credential of a node's agent (admins). */
+  issueNodeCredential(site: string, node: string) {
+    return this.#json<{ site: string; node: string; token: string }>(
+      "POST",
+      `${this.mount}/sites/${encodeURIComponent(site)}/agents/${encodeURIComponent(node)}/credential`,
+    );
+  }
+
+  /** The nodes of a site and their agents' liveness. */
+  listAgents(site: string) {
+    return this.#json<Collection<{ node: string; state: string; connected: boolean; last_seen: number }>>(
+      "GET",
+      `${this.mount}/sites/${encodeURIComponent(site)}/agents`,
+    );
+  }
+
+  /** Poll until the job has started (or ended); returns its representation then. */
+  async waitStarted(site: string, id: number): Promise<JobView> {
+    let delay = 50;
+    for (;;) {
+      const job = await this.getJob(site, id);
+      if (job.state === "running" || FINAL_JOB_STATES.includes(job.state)) return job;
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 1000);
+    }
   }
 
   /** Poll until the job ends; returns its final representation. */
