@@ -32,6 +32,10 @@ export class Agent {
     this.#outputs = new OutputSender(
       (m) => this.#channel?.send(m),
       (id) => this.runner.isRunning(id),
+      (user) => {
+        const a = o.accountFor({ user });
+        return a === null ? null : "refused" in a ? a : a.uid;
+      },
     );
     // Before any connection: jobs of a previous agent process are followed again.
     this.runner.recover();

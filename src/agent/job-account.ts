@@ -18,7 +18,7 @@ export interface AccountPolicy {
 
 export type AccountChoice = UnixAccount | null | { refused: string };
 
-export function accountFor(p: AccountPolicy, lease: Lease): AccountChoice {
+export function accountFor(p: AccountPolicy, lease: Pick<Lease, "user">): AccountChoice {
   if (p.agentUid !== 0) return null;
   const name = p.runAsSubmitter ? lease.user : p.fallbackUser;
   const account = findAccount(name, p.passwdPath);

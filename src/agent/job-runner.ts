@@ -4,16 +4,7 @@
 // whose agent restarted is still followed (pid polled) and its result reported, exactly once.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import {
-  closeSync,
-  existsSync,
-  fchownSync,
-  constants as fsc,
-  openSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { constants as osc } from "node:os";
 import type { JobReport, KnownLease, Lease } from "../protocol/agent-messages.ts";
 import { isSafeLeaseId, JobStateDir, procStartOf, type StartedRecord } from "./job-state-dir.ts";
@@ -29,7 +20,7 @@ export interface RunnerOptions {
   /** Seconds between SIGTERM and SIGKILL. */
   killGrace: number;
   /** The account a lease runs as (null: the agent's own), or a reason it cannot run. */
-  accountFor: (lease: Lease) => UnixAccount | null | { refused: string };
+  accountFor: (lease: Pick<Lease, "user">) => UnixAccount | null | { refused: string };
   /** Environment every job starts from (PATH, LANG...), before the job's own. */
   baseEnv: Record<string, string>;
   /** Milliseconds between liveness checks of jobs this agent did not spawn itself. */
@@ -56,11 +47,18 @@ const now = () => Date.now() / 1000;
 const SETPRIV = "/usr/bin/setpriv";
 
 /**
- * The wrapper: runs the command, then writes its exit status atomically. `trap :` (a handler,
- * not "ignore", so the command itself keeps default signal handling) keeps the wrapper alive on
- * SIGTERM to the group, to record the command's status; SIGKILL takes it too (status unknown).
+ * The wrapper, run as the job's account: opens the output files itself (so a job can never
+ * make the agent create, append to or chown a file its account could not), runs the command,
+ * then writes its exit status atomically. `trap :` (a handler, not "ignore", so the command
+ * keeps default signal handling) keeps the wrapper alive on SIGTERM to the group, to record the
+ * command's status; SIGKILL takes it too (then the status is the wait status, or unknown).
+ * Arguments: $1 command, $2 status file, $3 stdout path, $4 stderr path.
  */
-const WRAPPER = `trap : TERM INT HUP
+const WRAPPER = `fail() { echo "$1" > "$2.why"; exit 126; }
+(: >> "$3") 2>/dev/null || fail "cannot open output file $3 as $(id -un)" "$2"
+(: >> "$4") 2>/dev/null || fail "cannot open output file $4 as $(id -un)" "$2"
+if [ "$3" = "$4" ]; then exec >> "$3" 2>&1; else exec >> "$3" 2>> "$4"; fi
+trap : TERM INT HUP
 /bin/sh -c "$1"
 s=$?
 echo "$s" > "$2.tmp" && mv -f "$2.tmp" "$2"
@@ -205,25 +203,6 @@ export class JobRunner {
     writeFileSync(nodefile, `${lease.nodes.flatMap((n) => Array(n.cores).fill(n.node)).join("\n")}\n`, {
       mode: 0o644,
     });
-    const open = (path: string) => {
-      try {
-        const fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_APPEND, 0o644);
-        if (account) fchownSync(fd, account.uid, account.gid);
-        return fd;
-      } catch (e) {
-        throw new Error(
-          `cannot open output file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        );
-      }
-    };
-    const out = open(lease.stdoutPath);
-    let err: number;
-    try {
-      err = lease.stderrPath === lease.stdoutPath ? out : open(lease.stderrPath);
-    } catch (e) {
-      closeSync(out);
-      throw e;
-    }
     const ids = {
       GRIDQ_JOB_ID: String(lease.jobId),
       GRIDQ_JOB_NAME: lease.jobName ?? "",
@@ -239,7 +218,8 @@ export class JobRunner {
     const who = account ? { HOME: account.home, USER: account.name, LOGNAME: account.name } : {};
     let child: ChildProcess;
     try {
-      const argv = ["-c", WRAPPER, "gridq-job", lease.command, this.#disk.statusPath(lease.leaseId)];
+      const status = this.#disk.statusPath(lease.leaseId);
+      const argv = ["-c", WRAPPER, "gridq-job", lease.command, status, lease.stdoutPath, lease.stderrPath];
       // Node's uid/gid options drop supplementary groups; setpriv (util-linux) sets them from
       // the account (initgroups) and then execs, so the pid stays the wrapper's.
       const viaSetpriv = account !== null && existsSync(SETPRIV);
@@ -251,13 +231,12 @@ export class JobRunner {
         // A new session: the job is its own process group (stop and walltime kill it whole) and
         // it outlives this agent process.
         detached: true,
-        stdio: ["ignore", out, err],
+        stdio: "ignore",
         env: { ...o.baseEnv, ...who, ...lease.env, ...ids },
         ...(account && !viaSetpriv ? { uid: account.uid, gid: account.gid } : {}),
       });
-    } finally {
-      closeSync(out);
-      if (err !== out) closeSync(err);
+    } catch (e) {
+      throw new Error(`cannot start the job: ${(e as Error).message}`);
     }
     r.child = child;
     if (child.pid !== undefined) {
@@ -314,6 +293,17 @@ export class JobRunner {
     // Whatever the leader left behind in its group goes with it, as OAR and Slurm do.
     if (r.pid !== null) killGroup(r.pid, "SIGKILL");
     rmSync(this.#nodefile(r.lease), { force: true });
+    const why = this.#disk.readFailure(r.lease.leaseId);
+    if (why) {
+      this.#finish(r, {
+        type: "failed",
+        leaseId: r.lease.leaseId,
+        jobId: r.lease.jobId,
+        reason: why,
+        at: now(),
+      });
+      return;
+    }
     const status = this.#disk.readStatus(r.lease.leaseId) ?? code;
     let exitCode: number | null = status;
     let sig: string | null = signal;

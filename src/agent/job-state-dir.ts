@@ -159,6 +159,19 @@ export class JobStateDir {
     }
   }
 
+  /** Why the wrapper could not run the command (it could not open an output file), if so. */
+  readFailure(leaseId: string): string | null {
+    try {
+      return (
+        readFileSync(`${this.statusPath(leaseId)}.why`, "utf8")
+          .trim()
+          .slice(0, 1000) || null
+      );
+    } catch {
+      return null;
+    }
+  }
+
   /** Every lease on disk, for recovery after a restart. Damaged folders are skipped. */
   load(): StoredLease[] {
     const out: StoredLease[] = [];

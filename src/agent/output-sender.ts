@@ -1,6 +1,7 @@
 // Serves the server's `read` requests: sends a file's bytes from an offset over the agent
 // connection and, with `follow`, keeps sending what is appended until the job has ended.
 
+import { constants as fsc } from "node:fs";
 import { open } from "node:fs/promises";
 import type { AgentToServer, ServerToAgent } from "../protocol/agent-messages.ts";
 
@@ -13,11 +14,23 @@ const FOLLOW_POLL_MS = 200;
 export class OutputSender {
   readonly #send: (m: AgentToServer) => void;
   readonly #isRunning: (jobId: number) => boolean;
+  readonly #ownerOf: (user: string) => number | null | { refused: string };
   readonly #active = new Map<number, { canceled: boolean }>();
 
-  constructor(send: (m: AgentToServer) => void, isRunning: (jobId: number) => boolean) {
+  /**
+   * `ownerOf(user)`: the uid a job of that user runs as, when this agent runs jobs as other
+   * accounts (it is root): a file is served only if that account owns it, so an output path
+   * pointed at someone else's file (`/etc/shadow`) reads nothing. Null: no check (every job
+   * runs as the agent's own account, which the job could read with anyway).
+   */
+  constructor(
+    send: (m: AgentToServer) => void,
+    isRunning: (jobId: number) => boolean,
+    ownerOf: (user: string) => number | null | { refused: string },
+  ) {
     this.#send = send;
     this.#isRunning = isRunning;
+    this.#ownerOf = ownerOf;
   }
 
   cancel(stream: number): void {
@@ -36,9 +49,20 @@ export class OutputSender {
     let fh: Awaited<ReturnType<typeof open>> | null = null;
     try {
       try {
-        fh = await open(m.path, "r");
+        fh = await open(m.path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
       } catch {
         this.#send({ type: "end", stream: m.stream, missing: true });
+        return;
+      }
+      const owner = this.#ownerOf(m.user);
+      const st = await fh.stat();
+      const refused = !st.isFile()
+        ? `${m.path} is not a regular file`
+        : owner !== null && (typeof owner !== "number" || st.uid !== owner)
+          ? `${m.path} does not belong to the account of ${m.user}'s jobs`
+          : null;
+      if (refused) {
+        this.#send({ type: "end", stream: m.stream, refused });
         return;
       }
       let pos = m.offset;

@@ -41,7 +41,16 @@ export type ServerToAgent =
   /** The final report of this lease is recorded: the agent may forget it. */
   | { type: "ack"; leaseId: string }
   /** Send the bytes of a file on the node from `offset`; with `follow`, until the job ends. */
-  | { type: "read"; stream: number; path: string; offset: number; follow: boolean; jobId: number }
+  | {
+      type: "read";
+      stream: number;
+      path: string;
+      offset: number;
+      follow: boolean;
+      jobId: number;
+      /** The job's submitter: a root agent serves only files its job account owns. */
+      user: string;
+    }
   /** Stop sending this read (the HTTP client went away). */
   | { type: "read-cancel"; stream: number };
 
@@ -63,7 +72,7 @@ export type AgentToServer =
   | { type: "failed"; leaseId: string; jobId: number; reason: string; at: number }
   /** Bytes of a read (base64), in order; `end` closes it, with `missing` when there is no file. */
   | { type: "data"; stream: number; chunk: string }
-  | { type: "end"; stream: number; missing?: boolean; error?: string };
+  | { type: "end"; stream: number; missing?: boolean; refused?: string; error?: string };
 
 /** Reports that change a job's state. */
 export type JobReport = Extract<AgentToServer, { type: "started" | "finished" | "failed" }>;
@@ -112,7 +121,11 @@ export function checkAgentMessage(m: unknown): AgentToServer | null {
     case "data":
       return isNum(o.stream) && typeof o.chunk === "string" ? (o as AgentToServer) : null;
     case "end":
-      return isNum(o.stream) ? (o as AgentToServer) : null;
+      return isNum(o.stream) &&
+        (o.refused === undefined || isStr(o.refused)) &&
+        (o.error === undefined || isStr(o.error))
+        ? (o as AgentToServer)
+        : null;
     default:
       return null;
   }

@@ -139,6 +139,8 @@ export class AgentHub implements Dispatcher {
     }
     const previous = this.#agents.get(msg.node);
     this.#agents.set(msg.node, { site, channel, reads: new AgentReads((m) => channel.send(m)) });
+    // A newer connection of the same node wins; reads in flight on the old one end now.
+    previous?.reads.closeAll();
     previous?.channel.close();
     this.liveness.heard(msg.node);
     channel.send({
@@ -230,7 +232,10 @@ export class AgentHub implements Dispatcher {
   }
 
   /** A file on a node, through its agent; null when the file does not exist. */
-  async readOnNode(node: string, r: ReadRequest): Promise<Readable | null | "unreachable"> {
+  async readOnNode(
+    node: string,
+    r: ReadRequest,
+  ): Promise<Readable | null | { refused: string } | "unreachable"> {
     const agent = this.#agents.get(node);
     if (!agent) return "unreachable";
     return agent.reads.open(r);

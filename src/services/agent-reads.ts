@@ -9,7 +9,7 @@ type Incoming = Extract<AgentToServer, { type: "data" | "end" }>;
 interface Pending {
   readable: Readable;
   /** Resolves on the first message: the stream, or null when the file does not exist. */
-  opened: ((r: Readable | null) => void) | null;
+  opened: ((r: Readable | null | { refused: string }) => void) | null;
 }
 
 export interface ReadRequest {
@@ -17,6 +17,7 @@ export interface ReadRequest {
   offset: number;
   follow: boolean;
   jobId: number;
+  user: string;
 }
 
 export class AgentReads {
@@ -28,7 +29,7 @@ export class AgentReads {
     this.#send = send;
   }
 
-  open(r: ReadRequest): Promise<Readable | null> {
+  open(r: ReadRequest): Promise<Readable | null | { refused: string }> {
     const stream = this.#next++;
     return new Promise((resolve) => {
       const readable = new Readable({
@@ -49,9 +50,9 @@ export class AgentReads {
   deliver(m: Incoming): void {
     const p = this.#pending.get(m.stream);
     if (!p) return; // canceled meanwhile
-    if (m.type === "end" && m.missing) {
+    if (m.type === "end" && (m.missing || m.refused)) {
       this.#pending.delete(m.stream);
-      p.opened?.(null);
+      p.opened?.(m.refused ? { refused: m.refused } : null);
       p.readable.destroy();
       return;
     }

@@ -13,7 +13,8 @@ const tokenOf = (home: string): string =>
 test("every acknowledged submission survives kill -9 of the server", async () => {
   const server = await startGridq();
   const work = tempDir();
-  chmodSync(work, 0o755);
+  // Writable by the account jobs run as (the wrapper opens output files as that account).
+  chmodSync(work, 0o777);
   const client = new GridqClient({ url: server.url, credentials: { token: tokenOf(server.home) } });
 
   // A running job at the moment of the crash, which prints its process group id (its session

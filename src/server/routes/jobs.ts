@@ -166,6 +166,7 @@ export async function jobRoutes(app: FastifyInstance, opts: { services: AppServi
               offset: req.query.offset ?? 0,
               follow: Boolean(req.query.follow) && (job.state === "running" || job.state === "launching"),
               jobId: job.id,
+              user: job.user,
             })
           : null;
       if (body === "unreachable") {
@@ -175,6 +176,7 @@ export async function jobRoutes(app: FastifyInstance, opts: { services: AppServi
         );
       }
       if (!body) throw new GridqError("GRIDQ_NOT_FOUND", `job ${job.id} has no ${stream} yet (${job.state})`);
+      if ("refused" in body) throw new GridqError("GRIDQ_FORBIDDEN", body.refused);
       return reply
         .type("text/plain; charset=utf-8")
         .header("X-Gridq-Job-State", job.state)
