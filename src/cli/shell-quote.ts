@@ -5,5 +5,10 @@ const SAFE = /^[A-Za-z0-9_\-.,:/@%+=]+$/;
 export function shellJoin(args: string[]): string {
   // A single argument is taken as a shell command line, as `sh -c` and `nc run` do.
   if (args.length === 1) return args[0]!;
-  return args.map((a) => (a !== "" && SAFE.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(" ");
+  // A first word with `=` would be read as a variable assignment: quote it.
+  return args
+    .map((a, i) =>
+      a !== "" && SAFE.test(a) && !(i === 0 && a.includes("=")) ? a : `'${a.replaceAll("'", `'\\''`)}'`,
+    )
+    .join(" ");
 }

@@ -14,6 +14,11 @@ export const ERRORS = {
     retryable: false,
     summary: "The resource request (`resources`) cannot be parsed.",
   },
+  GRIDQ_INVALID_PROPERTIES: {
+    status: 400,
+    retryable: false,
+    summary: "The properties filter (`properties`) cannot be parsed or names an unknown property.",
+  },
   GRIDQ_INVALID_WALLTIME: { status: 400, retryable: false, summary: "The walltime cannot be parsed." },
   GRIDQ_INVALID_ID: { status: 400, retryable: false, summary: "An identifier is not a positive integer." },
   GRIDQ_UNSATISFIABLE: {
@@ -35,6 +40,16 @@ export const ERRORS = {
   GRIDQ_NOT_FOUND: { status: 404, retryable: false, summary: "No such resource." },
   GRIDQ_UNKNOWN_SITE: { status: 404, retryable: false, summary: "No such site." },
   GRIDQ_UNKNOWN_JOB: { status: 404, retryable: false, summary: "No such job." },
+  GRIDQ_UNKNOWN_COMMIT: {
+    status: 404,
+    retryable: false,
+    summary: "No such commit in the reference repository.",
+  },
+  GRIDQ_UNKNOWN_BRANCH: {
+    status: 404,
+    retryable: false,
+    summary: "No such branch in the reference repository.",
+  },
   GRIDQ_METHOD_NOT_ALLOWED: {
     status: 405,
     retryable: false,
@@ -61,6 +76,16 @@ export const ERRORS = {
     status: 415,
     retryable: false,
     summary: "The request body's Content-Type is not supported.",
+  },
+  GRIDQ_INVALID_SELECTION_RULE: {
+    status: 400,
+    retryable: false,
+    summary: "An Accelerator selection rule (`where`) cannot be parsed; the message gives the position.",
+  },
+  GRIDQ_UNKNOWN_FIELD: {
+    status: 400,
+    retryable: false,
+    summary: "An Accelerator query names a field that jobs do not have.",
   },
   GRIDQ_RATE_LIMITED: { status: 429, retryable: true, summary: "Too many requests." },
   GRIDQ_INTERNAL: { status: 500, retryable: true, summary: "An unexpected error occurred on the server." },

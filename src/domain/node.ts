@@ -13,6 +13,8 @@ export interface NodeInfo {
   /** Bytes of RAM (main_memory.ram_size in the reference). */
   memoryBytes: number;
   gpus: number;
+  /** Processors (sockets); the planner's `cpu=N` level takes cores/cpus cores each. Absent: 1. */
+  cpus?: number;
   /** Flat properties, OAR-style: cluster, nodeset, memnode, gpu_count, exotic, ... */
   properties: Record<string, PropertyValue>;
 }

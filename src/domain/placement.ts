@@ -38,6 +38,16 @@ function shapeOf(r: ResourceRequest): Shape {
   return { nodes: nodes ?? 1, coresPerNode: cores === null || cores === "ALL" ? "all" : cores, spread: null };
 }
 
+/** Why this placement cannot honour a request it parsed, or null when it can. */
+export function unsupportedPart(r: ResourceRequest): string | null {
+  if (r.groups.length > 1) return "several '+' groups";
+  const g = r.groups[0];
+  if (g?.filter) return `a property filter '{${g.filter}}'`;
+  const other = g?.levels.find((l) => l.type !== "nodes" && l.type !== "core");
+  if (other) return `the resource type '${other.type}'`;
+  return null;
+}
+
 /** Total cores a request can ever need on these nodes; null if no set of nodes can hold it. */
 export function fitsAtAll(r: ResourceRequest, nodes: NodeInfo[]): boolean {
   return place(r, new Map(nodes.map((n) => [n.uid, n.cores])), nodes) !== null;

@@ -16,6 +16,7 @@ import { errorsPlugin } from "./plugins/errors.ts";
 import { agentRoutes, agentWebSocketOptions } from "./routes/agents.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { jobRoutes } from "./routes/jobs.ts";
+import { type ReferenceRoutesOptions, referenceRoutes } from "./routes/reference.ts";
 
 export const API_MOUNTS = ["/3.0", "/stable", "/sid"] as const;
 
@@ -23,6 +24,8 @@ export interface BuildAppOptions {
   services: AppServices;
   logger: PinoLogger | false;
   version: string;
+  /** The git-versioned reference API (its own routes under every mount); absent: not served. */
+  reference?: ReferenceRoutesOptions;
 }
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
@@ -91,6 +94,13 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     offset: 0,
   }));
 
+  if (opts.reference) {
+    await app.register(referenceRoutes, {
+      apiVersions: API_MOUNTS.map((m) => m.slice(1)),
+      ...opts.reference,
+      entryPoint: false,
+    });
+  }
   for (const mount of API_MOUNTS) {
     await app.register(
       async (scope) => {

@@ -2,7 +2,7 @@
 
 import { GridqError } from "../domain/errors.ts";
 import { expandOutputPattern, type JobRecord, type NewJob } from "../domain/job.ts";
-import { fitsAtAll } from "../domain/placement.ts";
+import { fitsAtAll, unsupportedPart } from "../domain/placement.ts";
 import { DEFAULT_QUEUES } from "../domain/queues.ts";
 import { parseResourceRequest, parseWalltime, type ResourceRequest } from "../domain/resource-request.ts";
 import type { Actor, ServiceDeps } from "./context.ts";
@@ -64,6 +64,13 @@ export async function submitJob(deps: ServiceDeps, actor: Actor, site: string, i
   }
   if (queue.adminOnly && !actor.admin) {
     throw new GridqError("GRIDQ_FORBIDDEN", `queue '${queueName}' is for admins only`);
+  }
+  const unsupported = unsupportedPart(request);
+  if (unsupported) {
+    throw new GridqError(
+      "GRIDQ_INVALID_RESOURCES",
+      `resources '${request.text}': ${unsupported} is not supported by this scheduler yet (nodes=N, core=N, nodes=N/core=M are)`,
+    );
   }
   const nodes = deps.nodes.nodes(site);
   if (!fitsAtAll(request, nodes)) {

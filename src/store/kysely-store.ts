@@ -43,58 +43,76 @@ export abstract class KyselyStore implements Store {
   async #flushInserts(): Promise<void> {
     const batch = this.#inserts.splice(0, 500);
     try {
-      const rows = await this.db.transaction().execute(async (trx) => {
-        const inserted = await trx
-          .insertInto("jobs")
-          .values(
-            batch.map(({ job }) => ({
-              site: job.site,
-              user: job.user,
-              state: job.hold ? "hold" : "waiting",
-              queue: job.queue,
-              name: job.name,
-              project: job.project,
-              command: job.command,
-              resources: job.resources,
-              properties: job.properties,
-              types: JSON.stringify(job.types),
-              walltime: job.walltime,
-              directory: job.directory,
-              stdout: job.stdout,
-              stderr: job.stderr,
-              env: JSON.stringify(job.env),
-              submitted_at: job.submittedAt,
-              assigned_nodes: "[]",
-              cancel_requested: 0,
-            })),
-          )
-          .returningAll()
-          .execute();
-        // RETURNING gives no order guarantee: match rows to requests by id order, which
-        // follows insertion order within one statement.
-        inserted.sort((x, y) => Number(x.id) - Number(y.id));
-        await trx
-          .insertInto("job_events")
-          .values(
-            inserted.map((row, i) => ({
-              job_id: row.id,
-              created_at: batch[i]!.event.at,
-              type: "SUBMIT",
-              description: batch[i]!.event.description,
-            })),
-          )
-          .execute();
-        return inserted;
-      });
-      for (const [i, row] of rows.entries()) batch[i]!.resolve(jobFromRow(row));
+      const rows = await this.#insertBatch(batch);
+      for (const [i, row] of rows.entries()) batch[i]!.resolve(row);
     } catch (e) {
-      for (const b of batch) b.reject(e);
+      if (batch.length === 1) batch[0]!.reject(e);
+      else {
+        // One bad row must not fail the others that happened to share its transaction:
+        // insert each alone, so only the culprit is rejected.
+        for (const b of batch) {
+          try {
+            const [row] = await this.#insertBatch([b]);
+            b.resolve(row!);
+          } catch (err) {
+            b.reject(err);
+          }
+        }
+      }
     } finally {
       this.#flushing =
         this.#inserts.length > 0
           ? new Promise<void>((r) => setImmediate(r)).then(() => this.#flushInserts())
           : null;
     }
+  }
+
+  async #insertBatch(
+    batch: { job: NewJob; event: { at: number; description: string } }[],
+  ): Promise<JobRecord[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto("jobs")
+        .values(
+          batch.map(({ job }) => ({
+            site: job.site,
+            user: job.user,
+            state: job.hold ? "hold" : "waiting",
+            queue: job.queue,
+            name: job.name,
+            project: job.project,
+            command: job.command,
+            resources: job.resources,
+            properties: job.properties,
+            types: JSON.stringify(job.types),
+            walltime: job.walltime,
+            directory: job.directory,
+            stdout: job.stdout,
+            stderr: job.stderr,
+            env: JSON.stringify(job.env),
+            submitted_at: job.submittedAt,
+            assigned_nodes: "[]",
+            cancel_requested: 0,
+          })),
+        )
+        .returningAll()
+        .execute();
+      // RETURNING gives no order guarantee: match rows to requests by id order, which
+      // follows insertion order within one statement.
+      inserted.sort((x, y) => Number(x.id) - Number(y.id));
+      await trx
+        .insertInto("job_events")
+        .values(
+          inserted.map((row, i) => ({
+            job_id: row.id,
+            created_at: batch[i]!.event.at,
+            type: "SUBMIT",
+            description: batch[i]!.event.description,
+          })),
+        )
+        .execute();
+      return inserted.map(jobFromRow);
+    });
   }
 
   async getJob(id: number): Promise<JobRecord | undefined> {

@@ -1,0 +1,61 @@
+// Shared by the benchmarks: start a real `gridq serve` process, read its token, time things.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dirname, "..");
+
+export interface BenchServer {
+  url: string;
+  token: string;
+  home: string;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startServer(config = ""): Promise<BenchServer> {
+  const home = mkdtempSync(join(tmpdir(), "gridq-bench-"));
+  writeFileSync(join(home, "config.yaml"), config);
+  const proc = spawn(process.execPath, [join(ROOT, "bin/gridq.js"), "serve", "--port", "0"], {
+    env: { ...process.env, GRIDQ_HOME: home, GRIDQ_LOG_LEVEL: "warn" },
+    stdio: ["ignore", "inherit", "pipe"],
+  });
+  const url = await new Promise<string>((res, rej) => {
+    let log = "";
+    proc.stderr!.on("data", (d: Buffer) => {
+      log += d;
+      const m = /gridq: serving (\S+)/.exec(log);
+      if (m) res(m[1]!);
+    });
+    proc.on("exit", (c) => rej(new Error(`server exited ${c}: ${log}`)));
+  });
+  proc.removeAllListeners("exit");
+  const token = JSON.parse(readFileSync(join(home, "credentials.json"), "utf8")).token as string;
+  return {
+    url,
+    token,
+    home,
+    proc,
+    stop: () =>
+      new Promise<void>((res) => {
+        proc.once("exit", () => {
+          rmSync(home, { recursive: true, force: true });
+          res();
+        });
+        proc.kill("SIGTERM");
+      }),
+  };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export function machine(): string {
+  const c = cpus();
+  return `${c.length} x ${c[0]?.model ?? "cpu"}, node ${process.version}`;
+}

@@ -1,0 +1,269 @@
+// Altair Accelerator REST v3 over gridq's jobs: token, jobs, query, project, submit, stop, forget.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { type Envelope, parseFormat, parseJobId, toCsv } from "../../domain/accelerator-fields.ts";
+import { GridqError } from "../../domain/errors.ts";
+import { cancelJob } from "../../services/cancel-job.ts";
+import { getJob } from "../../services/query-jobs.ts";
+import {
+  jobFieldsOf,
+  type SelectJobsInput,
+  selectJobs,
+  submittedEnvelope,
+} from "../../services/select-jobs.ts";
+import { type SubmitJobInput, submitJob } from "../../services/submit-job.ts";
+import type { AppServices } from "../app-services.ts";
+import { actorOf } from "../plugins/auth.ts";
+import { toGridqError } from "../plugins/errors.ts";
+
+export interface AcceleratorV3Options {
+  services: AppServices;
+  version: string;
+}
+
+type Query = Record<string, string | undefined>;
+
+/** Send an envelope as JSON (default), CSV or CSV without the header, as `format` asks. */
+function sendEnvelope(
+  reply: FastifyReply,
+  format: string | undefined,
+  env: Envelope,
+  code = 200,
+): FastifyReply {
+  const f = parseFormat(format);
+  if (f === "json") return reply.code(code).type("application/json; charset=utf-8").send(env);
+  return reply
+    .code(code)
+    .type("text/csv; charset=utf-8")
+    .send(toCsv(env, f === "csv"));
+}
+
+/** Keys of Accelerator's VOV_JOB_DESC that gridq accepts and ignores (no gridq meaning). */
+const IGNORED_KEYS = new Set([
+  "wait",
+  "wait,options",
+  "preemptable",
+  "priority,sched",
+  "priority,exec",
+  "profile",
+  "check,directory",
+  "force",
+  "group",
+  "group,final",
+  "mailuser",
+  "proplist",
+  "wrapper",
+  "xdur",
+  "legalExit",
+  "autoforget",
+  "jobclass",
+  "tool",
+]);
+const ENV_NAMES = new Set(["SNAPSHOT", "DEFAULT", "BASE", "D"]);
+
+const bad = (field: string, why: string) => new GridqError("GRIDQ_VALIDATION", `${field}: ${why}`, { field });
+
+const str = (body: Record<string, unknown>, key: string): string | undefined => {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw bad(key, "must be a string");
+  return v;
+};
+
+/** Accelerator resources (`CORES/2`) or gridq's OAR grammar (`core=2`) to gridq's request. */
+export function resourcesOf(v: unknown): string | undefined {
+  if (v === undefined || v === null || v === "") return undefined;
+  const list = Array.isArray(v) ? v : typeof v === "string" ? v.trim().split(/\s+/) : null;
+  if (!list || list.some((x) => typeof x !== "string"))
+    throw bad("resources", "must be a string or a list of strings");
+  const words = list as string[];
+  if (!words.some((w) => w.includes("/") && !w.includes("="))) return words.join(" ");
+  return words
+    .map((w) => {
+      const m = /^CORES\/(\d+)$/i.exec(w);
+      if (!m) {
+        throw bad(
+          "resources",
+          `'${w}' is not supported: gridq understands CORES/n or its own grammar (core=n, nodes=n)`,
+        );
+      }
+      return `core=${m[1]}`;
+    })
+    .join(",");
+}
+
+/** A VOV_JOB_DESC-style body to gridq's submission. Unknown keys are a 400 naming them. */
+export function submissionOf(raw: unknown): SubmitJobInput {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw bad("body", "must be a JSON object");
+  const body = raw as Record<string, unknown>;
+  const known = new Set([
+    "command",
+    "resources",
+    "env",
+    "rundir",
+    "logfile",
+    "jobname",
+    "setName",
+    "autokill",
+    "queue",
+    "project",
+  ]);
+  const unknown = Object.keys(body).filter((k) => !known.has(k) && !IGNORED_KEYS.has(k));
+  if (unknown.length > 0) throw bad(unknown[0]!, `unknown key (known: ${[...known].join(", ")})`);
+  const input: SubmitJobInput = {};
+  const command = body.command;
+  if (Array.isArray(command) && command.every((c) => typeof c === "string"))
+    input.command = command.join(" ");
+  else input.command = str(body, "command");
+  const resources = resourcesOf(body.resources);
+  if (resources !== undefined) input.resources = resources;
+  const env = body.env;
+  if (env && typeof env === "object" && !Array.isArray(env)) input.env = env as Record<string, string>;
+  else if (typeof env === "string" && !ENV_NAMES.has(env.split("+")[0]!)) {
+    throw bad("env", `'${env}' is not supported: give SNAPSHOT, DEFAULT, BASE or an object of variables`);
+  } else if (env !== undefined && env !== null && typeof env !== "string")
+    throw bad("env", "must be a string or an object");
+  const rundir = str(body, "rundir");
+  if (rundir !== undefined) input.directory = rundir;
+  const logfile = str(body, "logfile");
+  if (logfile !== undefined) input.stdout = logfile;
+  const name = str(body, "jobname") ?? str(body, "setName");
+  if (name !== undefined) input.name = name;
+  const queue = str(body, "queue");
+  if (queue !== undefined) input.queue = queue;
+  const project = str(body, "project");
+  if (project !== undefined) input.project = project;
+  if (body.autokill !== undefined) {
+    if (typeof body.autokill !== "number" && typeof body.autokill !== "string")
+      throw bad("autokill", "must be seconds");
+    input.walltime = /^\d+$/.test(String(body.autokill)) ? Number(body.autokill) : String(body.autokill);
+  }
+  return input;
+}
+
+export async function acceleratorV3Routes(app: FastifyInstance, opts: AcceleratorV3Options) {
+  const { services } = opts;
+  const { deps } = services;
+  const site = deps.config.site.name;
+
+  // Accelerator clients read `error` on failure (getToken.py prints r.json()['error']).
+  app.setErrorHandler((err, req, reply) => {
+    const g = toGridqError(err);
+    if (g.status >= 500) req.log.error({ err }, "request failed");
+    if (g.status === 401) reply.header("WWW-Authenticate", 'Bearer realm="gridq"');
+    return reply
+      .code(g.status)
+      .type("application/json; charset=utf-8")
+      .send({ error: g.message, errormsg: g.message, code: g.code, status: g.status, request_id: req.id });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const message = `no such REST v3 resource: ${req.method} ${req.url.split("?")[0]}`;
+    return reply.code(404).send({ error: message, errormsg: message, code: "GRIDQ_NOT_FOUND", status: 404 });
+  });
+
+  // TCP connections this server accepted: lets clients and tests see keep-alive at work.
+  let connections = 0;
+  app.server.on("connection", () => {
+    connections++;
+  });
+
+  app.post("/token", { config: { public: true }, schema: { hide: true } }, async (req) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const username = b.username;
+    const password = b.password;
+    if (typeof username !== "string" || username === "" || typeof password !== "string") {
+      throw new GridqError("GRIDQ_VALIDATION", "give the form fields 'username' and 'password'");
+    }
+    const actor = await services.auth.checkPassword(username, password);
+    const t = await services.auth.issueToken(actor);
+    return { token_type: t.tokenType, access_token: t.token, expires_in: t.expiresIn };
+  });
+
+  const oneJob = async (req: FastifyRequest, reply: FastifyReply) => {
+    actorOf(req);
+    const p = req.params as { id: string; "*"?: string };
+    const field = p["*"];
+    if (field !== undefined && field.includes("/")) {
+      throw new GridqError("GRIDQ_NOT_FOUND", `no such REST v3 resource: jobs/${p.id}/${field}`);
+    }
+    return sendEnvelope(reply, (req.query as Query).format, await jobFieldsOf(deps, site, p.id, field));
+  };
+  app.get("/jobs/:id", { schema: { hide: true } }, oneJob);
+  app.get("/jobs/:id/*", { schema: { hide: true } }, oneJob);
+
+  app.get("/query", { schema: { hide: true } }, async (req, reply) => {
+    actorOf(req);
+    const q = req.query as Query & SelectJobsInput;
+    return sendEnvelope(reply, q.format, await selectJobs(deps, site, q));
+  });
+
+  const project = async (req: FastifyRequest, reply: FastifyReply) => {
+    actorOf(req);
+    const p = req.params as { pid: string; field?: string };
+    if (p.pid !== "1")
+      throw new GridqError("GRIDQ_NOT_FOUND", `no project ${p.pid}: this server has project 1`);
+    const values: Record<string, string | number> = {
+      PROJECT: site,
+      VERSION: `gridq ${opts.version}`,
+      CONNECTIONS: connections,
+    };
+    const names = p.field ? [p.field] : Object.keys(values);
+    const row = names.map((n) => {
+      const v = values[n.toUpperCase()];
+      if (v === undefined) {
+        throw new GridqError(
+          "GRIDQ_UNKNOWN_FIELD",
+          `project: unknown field '${n}' (known: project, version, connections)`,
+        );
+      }
+      return v;
+    });
+    const env: Envelope = {
+      startrow: 1,
+      endrow: 1,
+      query: `SELECT ${p.field ?? "*"} FROM ${p.pid}`,
+      errormsg: "",
+      columns: names.map((field, col) => ({ col, field: p.field ? field.toUpperCase() : field })),
+      rows: [row],
+    };
+    return sendEnvelope(reply, (req.query as Query).format, env);
+  };
+  app.get("/project/:pid", { schema: { hide: true } }, project);
+  app.get("/project/:pid/:field", { schema: { hide: true } }, project);
+
+  app.post("/jobs", { schema: { hide: true } }, async (req, reply) => {
+    const job = await submitJob(deps, actorOf(req), site, submissionOf(req.body));
+    services.scheduler.poke(site);
+    return sendEnvelope(reply, (req.query as Query).format, submittedEnvelope(job), 201);
+  });
+
+  // Stop: the owner (or an admin) ends a queued or running job, as `nc stop`.
+  app.put("/jobs/:id", { schema: { hide: true } }, async (req, reply) => {
+    const b = req.body as Record<string, unknown> | undefined;
+    const action = b && typeof b === "object" ? (b.action ?? "stop") : "stop";
+    if (action !== "stop") throw bad("action", `'${String(action)}' is not supported (stop)`);
+    const id = parseJobId((req.params as { id: string }).id);
+    const job = await cancelJob(deps, services.hub, actorOf(req), site, id);
+    return sendEnvelope(
+      reply,
+      (req.query as Query).format,
+      await jobFieldsOf(deps, site, String(job.id), "ID,STATUS,STATUSNC"),
+    );
+  });
+
+  // Forget: remove a finished job from the queue's view, as `nc forget`.
+  app.delete("/jobs/:id", { schema: { hide: true } }, async (req, reply) => {
+    const actor = actorOf(req);
+    const id = parseJobId((req.params as { id: string }).id);
+    const job = await getJob(deps, site, id);
+    if (job.user !== actor.name && !actor.admin) {
+      throw new GridqError(
+        "GRIDQ_FORBIDDEN",
+        `job ${id} belongs to ${job.user}: only its owner or an admin may forget it`,
+      );
+    }
+    throw new GridqError("GRIDQ_CONFLICT", `forgetting jobs is not available yet (job ${id}, ${job.state})`);
+    // biome-ignore lint/correctness/noUnreachable: kept until the store can delete jobs
+    return reply;
+  });
+}

@@ -1,0 +1,188 @@
+// Configuration: defaults, YAML file, environment, flag overrides, precedence, errors, freezing.
+
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { ConfigError, type ResolveOptions, resolveConfig } from "../../src/config/config.ts";
+
+const dirs: string[] = [];
+after(() => {
+  if (!process.env.GRIDQ_KEEP_TEST_DATA) for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function home(yaml?: string): string {
+  const d = mkdtempSync(join(tmpdir(), "gridq-config-"));
+  dirs.push(d);
+  if (yaml !== undefined) writeFileSync(join(d, "config.yaml"), yaml);
+  return d;
+}
+
+/** Resolve with nothing from the real environment. */
+const resolveWith = (h: string, o: Partial<ResolveOptions> = {}) =>
+  resolveConfig({ ...o, env: { GRIDQ_HOME: h, ...o.env } });
+
+function assertConfigError(fn: () => unknown, key: string): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof ConfigError, `not a ConfigError: ${e}`);
+    assert.ok(e.message.includes(key), `'${e.message}' does not name ${key}`);
+    return true;
+  });
+}
+
+test("defaults, with the data folder from GRIDQ_HOME", () => {
+  const h = home();
+  assert.deepEqual(resolveWith(h), {
+    home: h,
+    server: { host: "127.0.0.1", port: 8080, bodyLimit: 1048576, maxUrlLength: 8192, logLevel: "info" },
+    site: { name: "local", cluster: "local", cores: 0, nodes: [] },
+    agents: { heartbeatInterval: 5, suspectAfter: 15, deadAfter: 60 },
+    db: { engine: "sqlite", path: join(h, "gridq.db") },
+    auth: { tokenTtl: 14400, maxTokenTtl: 2592000, basicCacheTtl: 60 },
+    jobs: {
+      defaultWalltime: 3600,
+      killGrace: 5,
+      defaultDirectory: join(h, "jobs"),
+      allowRoot: false,
+      fallbackUser: "nobody",
+      runAsSubmitter: false,
+    },
+  });
+});
+
+test("without GRIDQ_HOME the data folder is under XDG_DATA_HOME", () => {
+  const x = home();
+  const c = resolveConfig({ env: { XDG_DATA_HOME: x } });
+  assert.equal(c.home, join(x, "gridq"));
+  assert.equal(c.db.path, join(x, "gridq", "gridq.db"));
+});
+
+test("the YAML file in the data folder sets values; paths are relative to the data folder", () => {
+  const h = home(
+    [
+      "server:",
+      "  port: 9001",
+      "  logLevel: debug",
+      "site:",
+      "  name: grenoble",
+      "  cores: 8",
+      "db:",
+      "  path: data/other.db",
+      "jobs:",
+      "  allowRoot: true",
+      "  defaultDirectory: /srv/jobs",
+      "",
+    ].join("\n"),
+  );
+  const c = resolveWith(h);
+  assert.equal(c.server.port, 9001);
+  assert.equal(c.server.logLevel, "debug");
+  assert.equal(c.server.host, "127.0.0.1", "unset keys keep their default");
+  assert.deepEqual(c.site, { name: "grenoble", cluster: "local", cores: 8, nodes: [] });
+  assert.equal(c.db.path, join(h, "data", "other.db"));
+  assert.equal(c.jobs.allowRoot, true);
+  assert.equal(c.jobs.defaultDirectory, "/srv/jobs");
+  assert.equal(c.jobs.killGrace, 5);
+});
+
+test("an explicit file is read instead of the data folder's; an empty file changes nothing", () => {
+  const h = home("server:\n  port: 1111\n");
+  const other = join(home(), "other.yaml");
+  writeFileSync(other, "server:\n  port: 2222\n");
+  assert.equal(resolveWith(h, { file: other }).server.port, 2222);
+  writeFileSync(other, "");
+  assert.equal(resolveWith(h, { file: other }).server.port, 8080);
+});
+
+test("environment variables override the file; flags override both", () => {
+  const h = home("server:\n  port: 1000\n  host: 0.0.0.0\nauth:\n  tokenTtl: 60\n");
+  const env = {
+    GRIDQ_PORT: "2000",
+    GRIDQ_TOKEN_TTL: "120",
+    GRIDQ_ALLOW_ROOT_JOBS: "yes",
+    GRIDQ_DB: "env.db",
+  };
+  const fromEnv = resolveWith(h, { env });
+  assert.equal(fromEnv.server.port, 2000);
+  assert.equal(fromEnv.server.host, "0.0.0.0");
+  assert.equal(fromEnv.auth.tokenTtl, 120);
+  assert.equal(fromEnv.jobs.allowRoot, true);
+  assert.equal(fromEnv.db.path, join(h, "env.db"));
+  const fromFlags = resolveWith(h, { env, overrides: { "server.port": 3000, "server.host": "::1" } });
+  assert.equal(fromFlags.server.port, 3000);
+  assert.equal(fromFlags.server.host, "::1");
+  assert.equal(fromFlags.auth.tokenTtl, 120);
+  assert.equal(resolveWith(h).server.port, 1000);
+  assert.equal(resolveWith(h, { env: { GRIDQ_ALLOW_ROOT_JOBS: "0" } }).jobs.allowRoot, false);
+});
+
+test("the data folder: flag over GRIDQ_HOME, and its config file follows it", () => {
+  const a = home("site:\n  name: from-a\n");
+  const b = home("site:\n  name: from-b\n");
+  const c = resolveWith(a, { overrides: { home: b } });
+  assert.equal(c.home, b);
+  assert.equal(c.site.name, "from-b");
+  assert.equal(c.db.path, join(b, "gridq.db"));
+});
+
+test("bad values are refused with a ConfigError naming the key", () => {
+  const h = home();
+  assertConfigError(() => resolveWith(h, { env: { GRIDQ_PORT: "http" } }), "server.port");
+  assertConfigError(() => resolveWith(h, { env: { GRIDQ_PORT: "70000" } }), "server.port");
+  assertConfigError(() => resolveWith(h, { env: { GRIDQ_PORT: "" } }), "server.port");
+  assertConfigError(() => resolveWith(h, { env: { GRIDQ_PORT: "80.5" } }), "server.port");
+  assertConfigError(() => resolveWith(h, { overrides: { "server.port": -1 } }), "server.port");
+  assertConfigError(() => resolveWith(h, { env: { GRIDQ_ALLOW_ROOT_JOBS: "maybe" } }), "jobs.allowRoot");
+  assertConfigError(() => resolveWith(h, { env: { GRIDQ_TOKEN_TTL: "0" } }), "auth.tokenTtl");
+  assertConfigError(() => resolveWith(h, { env: { GRIDQ_LOG_LEVEL: "" } }), "server.logLevel");
+  assertConfigError(() => resolveWith(home("site:\n  name: ''\n")), "site.name");
+  assertConfigError(() => resolveWith(home("site:\n  cores: many\n")), "site.cores");
+  assertConfigError(() => resolveWith(home("server:\n  bodyLimit: 10\n")), "server.bodyLimit");
+  assertConfigError(() => resolveWith(home("jobs:\n  killGrace: [1]\n")), "jobs.killGrace");
+  assertConfigError(() => resolveWith(home("db:\n  engine: mysql\n")), "db.engine");
+});
+
+test("a missing explicit file, bad YAML or a non-mapping top are ConfigErrors naming the file", () => {
+  const h = home();
+  const missing = join(h, "nope.yaml");
+  assertConfigError(() => resolveWith(h, { file: missing }), missing);
+  const bad = join(h, "bad.yaml");
+  writeFileSync(bad, "server: [unclosed\n");
+  assertConfigError(() => resolveWith(h, { file: bad }), bad);
+  writeFileSync(bad, "- a\n- b\n");
+  assertConfigError(() => resolveWith(h, { file: bad }), bad);
+});
+
+test("the result is frozen all the way down", () => {
+  const c = resolveWith(home());
+  assert.ok(Object.isFrozen(c));
+  assert.ok(Object.isFrozen(c.server) && Object.isFrozen(c.jobs) && Object.isFrozen(c.db));
+  assert.throws(() => {
+    (c.server as { port: number }).port = 1;
+  }, TypeError);
+  assert.equal(c.server.port, 8080);
+});
+
+test("site.nodes declares agents' nodes; agents' timeouts must grow from heartbeat to death", () => {
+  const h = home(
+    "site:\n  nodes: [{name: n1, cores: 2}, {name: n2, cores: 4}]\nagents: {heartbeatInterval: 1, suspectAfter: 3, deadAfter: 9}\n",
+  );
+  const c = resolveWith(h);
+  assert.deepEqual(c.site.nodes, [
+    { name: "n1", cores: 2 },
+    { name: "n2", cores: 4 },
+  ]);
+  assert.deepEqual(c.agents, { heartbeatInterval: 1, suspectAfter: 3, deadAfter: 9 });
+  const bad = (yaml: string, re: RegExp) =>
+    assert.throws(
+      () => resolveWith(home(yaml)),
+      (e: Error) => e instanceof ConfigError && re.test(e.message),
+    );
+  bad("site:\n  nodes: n1\n", /site.nodes: expected a list/);
+  bad("site:\n  nodes: [{name: n1, cores: 0}]\n", /site.nodes\[0\].cores/);
+  bad("site:\n  nodes: [{name: 'a b', cores: 1}]\n", /not a node name/);
+  bad("site:\n  nodes: [{name: n1, cores: 1}, {name: n1, cores: 2}]\n", /listed twice/);
+  bad("agents: {heartbeatInterval: 5, suspectAfter: 5}\n", /suspectAfter must be longer/);
+  bad("agents: {suspectAfter: 20, deadAfter: 10}\n", /deadAfter must be longer/);
+});
