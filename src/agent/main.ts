@@ -30,6 +30,8 @@ export interface RemoteAgentOptions {
 /** Backoff between connection attempts: 0.5 s doubling to 30 s, with jitter. */
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
+/** A server that leaves a ping unanswered for this long (one to two periods) is gone. */
+const PING_INTERVAL_MS = 5_000;
 
 export function agentUrl(server: string, site: string, node: string): string {
   const u = new URL(server);
@@ -142,6 +144,22 @@ function connectOnce(
     let opened = false;
     ws.on("open", () => {
       opened = true;
+      // A cut link may never deliver a FIN: if the server stops answering pings, drop the
+      // connection and reconnect, instead of waiting on a dead socket forever.
+      let answered = true;
+      const pinger = setInterval(() => {
+        if (!answered) {
+          ws.terminate();
+          return;
+        }
+        answered = false;
+        ws.ping();
+      }, PING_INTERVAL_MS);
+      pinger.unref();
+      ws.on("pong", () => {
+        answered = true;
+      });
+      ws.on("close", () => clearInterval(pinger));
       const channel = webSocketChannel<ServerToAgent, AgentToServer>(ws);
       channel.onMessage((m) => {
         if (m.type === "welcome") welcomed = true;
