@@ -7,6 +7,7 @@ import {
   type AgentToServer,
   type ServerToAgent,
 } from "../protocol/agent-messages.ts";
+import { ExecRunner } from "./exec-runner.ts";
 import { JobRunner, type Report, type RunnerOptions } from "./job-runner.ts";
 import { OutputSender } from "./output-sender.ts";
 
@@ -25,6 +26,7 @@ export class Agent {
   #backlog: Report[] = [];
   #heartbeat: NodeJS.Timeout | null = null;
   readonly #outputs: OutputSender;
+  readonly #execs: ExecRunner;
 
   constructor(o: AgentOptions) {
     this.node = o.node;
@@ -37,6 +39,7 @@ export class Agent {
         return a === null ? null : "refused" in a ? a : a.uid;
       },
     );
+    this.#execs = new ExecRunner((m) => this.#channel?.send(m), o.accountFor, o.baseEnv);
     // Before any connection: jobs of a previous agent process are followed again.
     this.runner.recover();
   }
@@ -72,7 +75,12 @@ export class Agent {
           void this.#outputs.serve(msg);
           return;
         case "read-cancel":
+          this.#execs.cancel(msg.stream);
           return this.#outputs.cancel(msg.stream);
+        case "exec":
+          return this.#execs.run(msg);
+        case "exec-kill":
+          return this.#execs.killJob(msg.jobId);
       }
     });
     const closed = new Promise<string | null>((resolve) =>
@@ -81,6 +89,8 @@ export class Agent {
           this.#channel = null;
           this.#welcomed = false;
           this.#outputs.cancelAll();
+          // Their caller's connection went with it: nobody would see their output.
+          this.#execs.cancelAll();
           if (this.#heartbeat) clearInterval(this.#heartbeat);
           this.#heartbeat = null;
         }

@@ -23,6 +23,8 @@ export interface RunnerOptions {
   accountFor: (lease: Pick<Lease, "user">) => UnixAccount | null | { refused: string };
   /** Environment every job starts from (PATH, LANG...), before the job's own. */
   baseEnv: Record<string, string>;
+  /** The server URL jobs use (a remote agent's --server); else the lease's. */
+  serverUrl?: string;
   /** Milliseconds between liveness checks of jobs this agent did not spawn itself. */
   pollInterval?: number;
   report: (r: Report) => void;
@@ -214,6 +216,10 @@ export class JobRunner {
       OAR_NODEFILE: nodefile,
       OAR_NODE_FILE: nodefile,
       OAR_WORKDIR: lease.directory,
+      // For the job's own calls to the server (`gridq exec`, `gridq list`...).
+      ...(lease.jobToken ? { GRIDQ_TOKEN: lease.jobToken } : {}),
+      ...(o.serverUrl || lease.serverUrl ? { GRIDQ_URL: (o.serverUrl ?? lease.serverUrl)! } : {}),
+      ...(lease.site ? { GRIDQ_SITE: lease.site } : {}),
     };
     const who = account ? { HOME: account.home, USER: account.name, LOGNAME: account.name } : {};
     let child: ChildProcess;

@@ -62,6 +62,7 @@ export async function runRemoteAgent(o: RemoteAgentOptions, signal: AbortSignal)
     stateDir: o.stateDir,
     runDir: o.runDir ?? join(tmpdir(), `gridq-run-${process.getuid?.() ?? 0}-${o.node}`),
     killGrace: o.killGrace,
+    serverUrl: o.server,
     baseEnv: jobBaseEnv(process.env),
     accountFor: (lease) => accountFor(policy, lease),
   });

@@ -52,7 +52,7 @@ export function buildProgram(): Command {
     .description("gridq: submit, watch and manage jobs")
     .enablePositionalOptions()
     .addOption(new Option("--url <url>", "server URL (default: $GRIDQ_URL, then the credentials file)"))
-    .option("--site <site>", "site", "local")
+    .option("--site <site>", "site (default: $GRIDQ_SITE, then local)", process.env.GRIDQ_SITE ?? "local")
     .option("--json", "machine-readable output");
 
   program
@@ -183,6 +183,28 @@ export function buildProgram(): Command {
       if (o.follow) await client.waitStarted(g.site, id!);
       const r = await client.output(g.site, id!, o.stderr ? "stderr" : "stdout", 0, Boolean(o.follow));
       if (r.body) for await (const chunk of r.body) process.stdout.write(chunk);
+    });
+
+  common(program.command("exec"))
+    .description("from inside a job: run a command on one of its nodes: gridq exec --node NAME -- COMMAND")
+    .passThroughOptions()
+    .requiredOption("--node <name>", "a node of the job")
+    .option("--job <id>", "the job (default: $GRIDQ_JOB_ID)")
+    .argument("<command...>", "command and arguments")
+    .action(async (command: string[], o: { node: string; job?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const jobValue = o.job ?? process.env.GRIDQ_JOB_ID;
+      if (!jobValue) throw new UsageError("give --job, or run inside a job (GRIDQ_JOB_ID)");
+      const [id] = ids([jobValue]);
+      // One argument is a shell command line (`gridq exec --node n -- 'a | b'`); several are words.
+      const line = command.length === 1 ? command[0]! : shellJoin(command);
+      let code = 1;
+      for await (const e of makeClient(g).exec(g.site, id!, o.node, line)) {
+        if ("data" in e) (e.fd === 2 ? process.stderr : process.stdout).write(e.data);
+        else if ("exit" in e) code = e.exit;
+        else process.stderr.write(`gridq: exec on ${o.node}: ${e.error}\n`);
+      }
+      process.exitCode = code;
     });
 
   common(program.command("agent"))

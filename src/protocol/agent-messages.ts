@@ -22,6 +22,10 @@ export interface Lease {
   nodes: { node: string; cores: number }[];
   /** Extra environment the submitter asked for. */
   env: Record<string, string>;
+  /** A token for the job's own calls to the server (`gridq exec`), and the server's URL. */
+  jobToken?: string;
+  serverUrl?: string;
+  site?: string;
 }
 
 /** A lease the agent knows: still running, or finished with a result not yet acknowledged. */
@@ -51,8 +55,20 @@ export type ServerToAgent =
       /** The job's submitter: a root agent serves only files its job account owns. */
       user: string;
     }
-  /** Stop sending this read (the HTTP client went away). */
-  | { type: "read-cancel"; stream: number };
+  /** Stop sending this read, or kill this exec (the HTTP client went away). */
+  | { type: "read-cancel"; stream: number }
+  /** Run a command for a job on this node (`gridq exec`): output as `data` (fd 1, 2), then `end`. */
+  | {
+      type: "exec";
+      stream: number;
+      jobId: number;
+      user: string;
+      command: string;
+      directory: string;
+      env: Record<string, string>;
+    }
+  /** The job ended: kill what `exec` started for it on this node. */
+  | { type: "exec-kill"; jobId: number };
 
 export type AgentToServer =
   | { type: "hello"; version: number; node: string; running: KnownLease[] }
@@ -71,8 +87,16 @@ export type AgentToServer =
     }
   | { type: "failed"; leaseId: string; jobId: number; reason: string; at: number }
   /** Bytes of a read (base64), in order; `end` closes it, with `missing` when there is no file. */
-  | { type: "data"; stream: number; chunk: string }
-  | { type: "end"; stream: number; missing?: boolean; refused?: string; error?: string };
+  | { type: "data"; stream: number; chunk: string; fd?: 1 | 2 }
+  | {
+      type: "end";
+      stream: number;
+      missing?: boolean;
+      refused?: string;
+      error?: string;
+      /** For an exec: the command's exit status. */
+      exitCode?: number;
+    };
 
 /** Reports that change a job's state. */
 export type JobReport = Extract<AgentToServer, { type: "started" | "finished" | "failed" }>;
@@ -119,7 +143,11 @@ export function checkAgentMessage(m: unknown): AgentToServer | null {
     case "failed":
       return lease() && isStr(o.reason) && isNum(o.at) ? (o as AgentToServer) : null;
     case "data":
-      return isNum(o.stream) && typeof o.chunk === "string" ? (o as AgentToServer) : null;
+      return isNum(o.stream) &&
+        typeof o.chunk === "string" &&
+        (o.fd === undefined || o.fd === 1 || o.fd === 2)
+        ? (o as AgentToServer)
+        : null;
     case "end":
       return isNum(o.stream) &&
         (o.refused === undefined || isStr(o.refused)) &&

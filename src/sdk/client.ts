@@ -134,6 +134,37 @@ export class GridqClient {
     return { state: res.headers.get("x-gridq-job-state"), body: res.body };
   }
 
+  /**
+   * Run a command on a node of a running job; yields its output as it comes ({fd, data}), then
+   * one {exit} (or {error}).
+   */
+  async *exec(
+    site: string,
+    id: number,
+    node: string,
+    command: string,
+  ): AsyncGenerator<{ fd: 1 | 2; data: Uint8Array } | { exit: number } | { error: string }> {
+    const res = await this.#request("POST", `${this.#jobs(site)}/${id}/exec`, { node, command });
+    if (!res.body) return;
+    const decoder = new TextDecoder();
+    let buf = "";
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true });
+      let nl = buf.indexOf("\n");
+      while (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        nl = buf.indexOf("\n");
+        if (!line) continue;
+        const e = JSON.parse(line) as { fd?: 1 | 2; data?: string; exit?: number; error?: string };
+        if (e.data !== undefined)
+          yield { fd: e.fd ?? 1, data: Uint8Array.from(atob(e.data), (c) => c.charCodeAt(0)) };
+        else if (e.exit !== undefined) yield { exit: e.exit };
+        else yield { error: e.error ?? "unknown error" };
+      }
+    }
+  }
+
   /** Issue (or replace) the credential of a node's agent (admins). */
   issueNodeCredential(site: string, node: string) {
     return this.#json<{ site: string; node: string; token: string }>(

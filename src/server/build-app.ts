@@ -15,6 +15,7 @@ import { authPlugin } from "./plugins/auth.ts";
 import { errorsPlugin } from "./plugins/errors.ts";
 import { agentRoutes, agentWebSocketOptions } from "./routes/agents.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { jobExecRoutes } from "./routes/job-exec.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { type ReferenceRoutesOptions, referenceRoutes } from "./routes/reference.ts";
 
@@ -107,6 +108,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
         await scope.register(jobRoutes, { services, mount });
         await scope.register(authRoutes, { services });
         await scope.register(agentRoutes, { services });
+        await scope.register(jobExecRoutes, { services });
       },
       { prefix: mount },
     );

@@ -90,6 +90,10 @@ export async function assemble(
   const scheduler = new Scheduler(deps);
   const hub = new AgentHub(deps, scheduler);
   const services: AppServices = { deps, auth, hub, scheduler };
+  // Jobs call the server as their submitter (`gridq exec` from inside a job).
+  hub.setJobAccess({
+    token: async (user, ttl) => (await auth.issueToken({ name: user, admin: false }, ttl)).token,
+  });
 
   const me = userInfo();
   const runAs =
@@ -161,6 +165,7 @@ export async function startServer(
   const port = typeof addr === "object" && addr ? addr.port : config.server.port;
   const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
   const url = `http://${host}:${port}`;
+  a.services.hub.setPublicUrl(url);
 
   if ((await deps.store.listUsers()).length === 0) {
     const me = userInfo();

@@ -16,7 +16,7 @@ import {
   type ServerToAgent,
 } from "../protocol/agent-messages.ts";
 import type { JobUpdate } from "../store/contract.ts";
-import { AgentReads, type ReadRequest } from "./agent-reads.ts";
+import { AgentReads, type ExecRequest, type ReadRequest } from "./agent-reads.ts";
 import type { ServiceDeps } from "./context.ts";
 import { NodeLiveness, type NodeStatus } from "./node-liveness.ts";
 import type { Dispatcher, Scheduler } from "./schedule-jobs.ts";
@@ -49,6 +49,7 @@ export function leaseOf(job: JobRecord): Lease {
     walltime: job.walltime,
     nodes: job.assignedNodes,
     env: job.env,
+    site: job.site,
   };
 }
 
@@ -59,6 +60,8 @@ export class AgentHub implements Dispatcher {
   readonly liveness: NodeLiveness;
   #pending: Pending[] = [];
   #flush: Promise<void> | null = null;
+  #jobToken: ((user: string, ttl: number) => Promise<string>) | null = null;
+  #publicUrl: string | null = null;
 
   constructor(deps: ServiceDeps, scheduler: Scheduler) {
     this.#deps = deps;
@@ -69,6 +72,31 @@ export class AgentHub implements Dispatcher {
       poke: (site) => scheduler.poke(site),
       isConnected: (node) => this.#agents.has(node),
     });
+  }
+
+  /** Give jobs a token for their own calls to the server (`gridq exec`), and its URL. */
+  setJobAccess(o: { token: (user: string, ttl: number) => Promise<string>; url?: string }): void {
+    this.#jobToken = o.token;
+    if (o.url) this.#publicUrl = o.url;
+  }
+
+  setPublicUrl(url: string): void {
+    this.#publicUrl = url;
+  }
+
+  /** The lease of a job's current run, with a token valid for its walltime (and some slack). */
+  async #leaseFor(job: JobRecord): Promise<Lease> {
+    const lease = leaseOf(job);
+    if (this.#publicUrl) lease.serverUrl = this.#publicUrl;
+    if (this.#jobToken) lease.jobToken = await this.#jobToken(job.user, job.walltime + 600);
+    return lease;
+  }
+
+  #sendRun(channel: Channel, job: JobRecord): void {
+    void this.#leaseFor(job).then(
+      (lease) => channel.send({ type: "run", lease }),
+      (e) => this.#deps.log.error({ err: e, job: job.id }, "preparing a lease failed"),
+    );
   }
 
   /**
@@ -173,7 +201,7 @@ export class AgentHub implements Dispatcher {
       mine.add(job.leaseId);
       if (byLease.has(job.leaseId)) continue;
       if (job.state === "launching") {
-        channel.send({ type: "run", lease: leaseOf(job) });
+        this.#sendRun(channel, job);
         continue;
       }
       const t = transition(job, { type: "node-lost", at: now, node });
@@ -222,7 +250,7 @@ export class AgentHub implements Dispatcher {
       this.#deps.log.warn({ job: job.id, node: head }, "no agent for the head node");
       return;
     }
-    agent.channel.send({ type: "run", lease: leaseOf(job) });
+    this.#sendRun(agent.channel, job);
   }
 
   kill(job: JobRecord, reason: string): void {
@@ -239,6 +267,11 @@ export class AgentHub implements Dispatcher {
     const agent = this.#agents.get(node);
     if (!agent) return "unreachable";
     return agent.reads.open(r);
+  }
+
+  /** Run a command on a node for a job: NDJSON events, or null when the node is not connected. */
+  execOnNode(node: string, r: ExecRequest): Readable | null {
+    return this.#agents.get(node)?.reads.exec(r) ?? null;
   }
 
   /** Fold a tick's reports into compare-and-set updates, in arrival order, in one transaction. */
@@ -276,7 +309,12 @@ export class AgentHub implements Dispatcher {
       await this.#deps.store.updateJobs(updates);
       // Only now, with the result durable (or known stale), may the agent forget it.
       for (const { report, channel } of batch) {
-        if (report.type !== "started") channel.send({ type: "ack", leaseId: report.leaseId });
+        if (report.type === "started") continue;
+        channel.send({ type: "ack", leaseId: report.leaseId });
+        // What `gridq exec` started for the job on its nodes ends with it.
+        for (const a of jobs.get(report.jobId)?.assignedNodes ?? []) {
+          this.#agents.get(a.node)?.channel.send({ type: "exec-kill", jobId: report.jobId });
+        }
       }
       for (const s of sites) this.#scheduler.poke(s);
     } catch (e) {

@@ -8,6 +8,8 @@ type Incoming = Extract<AgentToServer, { type: "data" | "end" }>;
 
 interface Pending {
   readable: Readable;
+  /** An exec's stream carries NDJSON events ({fd, data} then {exit} or {error}), not raw bytes. */
+  exec: boolean;
   /** Resolves on the first message: the stream, or null when the file does not exist. */
   opened: ((r: Readable | null | { refused: string }) => void) | null;
 }
@@ -18,6 +20,14 @@ export interface ReadRequest {
   follow: boolean;
   jobId: number;
   user: string;
+}
+
+export interface ExecRequest {
+  jobId: number;
+  user: string;
+  command: string;
+  directory: string;
+  env: Record<string, string>;
 }
 
 export class AgentReads {
@@ -32,24 +42,38 @@ export class AgentReads {
   open(r: ReadRequest): Promise<Readable | null | { refused: string }> {
     const stream = this.#next++;
     return new Promise((resolve) => {
-      const readable = new Readable({
-        read() {
-          // Push-driven by the agent's messages; nothing to pull.
-        },
-        destroy: (err, cb) => {
-          // The HTTP client went away before the end: tell the agent to stop sending.
-          if (this.#pending.delete(stream)) this.#send({ type: "read-cancel", stream });
-          cb(err);
-        },
-      });
-      this.#pending.set(stream, { readable, opened: resolve });
+      const readable = this.#readable(stream);
+      this.#pending.set(stream, { readable, opened: resolve, exec: false });
       this.#send({ type: "read", stream, ...r });
+    });
+  }
+
+  /** Run a command on the node for a job; a stream of NDJSON events, one per line. */
+  exec(r: ExecRequest): Readable {
+    const stream = this.#next++;
+    const readable = this.#readable(stream);
+    this.#pending.set(stream, { readable, opened: null, exec: true });
+    this.#send({ type: "exec", stream, ...r });
+    return readable;
+  }
+
+  #readable(stream: number): Readable {
+    return new Readable({
+      read() {
+        // Push-driven by the agent's messages; nothing to pull.
+      },
+      destroy: (err, cb) => {
+        // The HTTP client went away before the end: tell the agent to stop.
+        if (this.#pending.delete(stream)) this.#send({ type: "read-cancel", stream });
+        cb(err);
+      },
     });
   }
 
   deliver(m: Incoming): void {
     const p = this.#pending.get(m.stream);
     if (!p) return; // canceled meanwhile
+    if (p.exec) return this.#deliverExec(m.stream, p, m);
     if (m.type === "end" && (m.missing || m.refused)) {
       this.#pending.delete(m.stream);
       p.opened?.(m.refused ? { refused: m.refused } : null);
@@ -69,12 +93,27 @@ export class AgentReads {
     else p.readable.push(null);
   }
 
+  #deliverExec(stream: number, p: Pending, m: Incoming): void {
+    const line = (o: object) => p.readable.push(`${JSON.stringify(o)}\n`);
+    if (m.type === "data") {
+      line({ fd: m.fd ?? 1, data: m.chunk });
+      return;
+    }
+    this.#pending.delete(stream);
+    if (m.exitCode !== undefined) line({ exit: m.exitCode });
+    else line({ error: m.refused ?? m.error ?? "the command ended without a status" });
+    p.readable.push(null);
+  }
+
   /** The connection is gone: every read in flight ends here (a follower sees the end). */
   closeAll(): void {
     for (const [id, p] of this.#pending) {
       this.#pending.delete(id);
       if (p.opened) p.opened(null);
-      else p.readable.push(null);
+      else {
+        if (p.exec) p.readable.push(`${JSON.stringify({ error: "the node's agent disconnected" })}\n`);
+        p.readable.push(null);
+      }
     }
   }
 }

@@ -6,9 +6,17 @@ import assert from "node:assert/strict";
 import { chmodSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { findAccount } from "../../src/agent/unix-account.ts";
 import { GridqClient } from "../../src/sdk/client.ts";
 import { type AgentProcess, nodeTokenFile, startAgent } from "../helpers/agent-process.ts";
-import { eventually, freePort, type GridqServer, startGridq, tempDir } from "../helpers/gridq-process.ts";
+import {
+  eventually,
+  freePort,
+  type GridqServer,
+  ROOT,
+  startGridq,
+  tempDir,
+} from "../helpers/gridq-process.ts";
 
 const NODES = ["n1", "n2", "n3"];
 // Short liveness times, so a dead agent is noticed within seconds.
@@ -97,6 +105,33 @@ describe("agents on many hosts", () => {
     assert.equal(m.state, "terminated");
     const r = await server.cli(["output", String(m.uid)]);
     assert.equal(r.stdout.trim(), NODES.join(" "));
+  });
+
+  test("gridq exec from inside a job runs on each of its nodes, and only on them", async () => {
+    const gridq = `"${process.execPath}" "${join(ROOT, "bin/gridq.js")}"`;
+    const multi = await client.submitJob("local", {
+      command: `for n in $(sort -u $GRIDQ_NODEFILE); do ${gridq} exec --node $n -- 'echo on $GRIDQ_NODE as $(id -u); echo err >&2; exit 4'; echo "rc=$?"; done`,
+      resources: "nodes=3",
+      directory: work,
+    });
+    const m = await client.waitJob("local", multi.uid);
+    assert.equal(m.state, "terminated", m.message);
+    const out = (await server.cli(["output", String(m.uid)])).stdout;
+    const uid = String(process.getuid?.() === 0 ? (findAccount("nobody")?.uid ?? 0) : process.getuid?.());
+    assert.equal(out, NODES.map((n) => `on ${n} as ${uid}\nrc=4\n`).join(""));
+    assert.equal((await server.cli(["output", "--stderr", String(m.uid)])).stdout, "err\nerr\nerr\n");
+
+    const single = await client.submitJob("local", {
+      command: `for n in ${NODES.join(" ")}; do grep -qx $n $GRIDQ_NODEFILE || other=$n; done; ${gridq} exec --node $other -- true; echo "rc=$?"`,
+      resources: "nodes=1/core=1",
+      directory: work,
+    });
+    const sj = await client.waitJob("local", single.uid);
+    assert.equal((await server.cli(["output", String(sj.uid)])).stdout, "rc=1\n");
+    assert.match(
+      (await server.cli(["output", "--stderr", String(sj.uid)])).stdout,
+      /node n\d is not a node of job/,
+    );
   });
 
   test("gridq output --follow streams new lines until the job ends", async () => {
