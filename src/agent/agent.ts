@@ -9,6 +9,7 @@ import {
 } from "../protocol/agent-messages.ts";
 import { ExecRunner } from "./exec-runner.ts";
 import { JobRunner, type Report, type RunnerOptions } from "./job-runner.ts";
+import { NodeSampler } from "./node-sampler.ts";
 import { OutputSender } from "./output-sender.ts";
 
 export interface AgentOptions extends Omit<RunnerOptions, "report"> {
@@ -25,6 +26,8 @@ export class Agent {
   /** `started` reports made while disconnected; final reports live in the runner until acked. */
   #backlog: Report[] = [];
   #heartbeat: NodeJS.Timeout | null = null;
+  #sampling: NodeJS.Timeout | null = null;
+  readonly #sampler: NodeSampler;
   readonly #outputs: OutputSender;
   readonly #execs: ExecRunner;
 
@@ -39,6 +42,7 @@ export class Agent {
         return a === null ? null : "refused" in a ? a : a.uid;
       },
     );
+    this.#sampler = new NodeSampler(() => this.runner.known().filter((k) => !k.done).length);
     this.#execs = new ExecRunner((m) => this.#channel?.send(m), o.accountFor, o.baseEnv);
     // Before any connection: jobs of a previous agent process are followed again.
     this.runner.recover();
@@ -60,6 +64,7 @@ export class Agent {
           // disk at start): sending one twice is harmless, the server acks stale reports too.
           for (const m of this.runner.unacknowledged()) channel.send(m);
           this.#startHeartbeat(channel, msg.heartbeat);
+          this.#startSampling(channel, msg.metrics);
           return;
         }
         case "reject":
@@ -91,8 +96,7 @@ export class Agent {
           this.#outputs.cancelAll();
           // Their caller's connection went with it: nobody would see their output.
           this.#execs.cancelAll();
-          if (this.#heartbeat) clearInterval(this.#heartbeat);
-          this.#heartbeat = null;
+          this.#stopTimers();
         }
         resolve(rejected);
       }),
@@ -117,6 +121,24 @@ export class Agent {
     this.#heartbeat.unref();
   }
 
+  #startSampling(channel: Channel, seconds: number): void {
+    if (this.#sampling) clearInterval(this.#sampling);
+    this.#sampling = null;
+    if (!(seconds > 0)) return;
+    const send = () =>
+      channel.send({ type: "metrics", at: Date.now() / 1000, values: this.#sampler.sample() });
+    send();
+    this.#sampling = setInterval(send, Math.max(100, seconds * 1000));
+    this.#sampling.unref();
+  }
+
+  #stopTimers(): void {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    if (this.#sampling) clearInterval(this.#sampling);
+    this.#heartbeat = null;
+    this.#sampling = null;
+  }
+
   #report(r: Report): void {
     if (this.#channel && this.#welcomed) this.#channel.send(r);
     // Final reports are re-sent from the runner on the next welcome; only `started` waits here.
@@ -125,7 +147,7 @@ export class Agent {
 
   /** Stop: close the connection; jobs keep running, and the next agent process adopts them. */
   stop(): void {
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#stopTimers();
     this.runner.detach();
     this.#channel?.close();
   }

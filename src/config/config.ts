@@ -29,6 +29,10 @@ export interface GridqConfig {
     suspectAfter: number;
     /** Seconds of silence after which a node is `dead` and its jobs end in error. */
     deadAfter: number;
+    /** Seconds between an agent's node samples (load, CPU, memory, jobs); 0: none. */
+    metricsInterval: number;
+    /** Samples kept per node (memory bound of the metrics history). */
+    metricsHistory: number;
   };
   db: { engine: "sqlite"; path: string };
   auth: {
@@ -147,7 +151,13 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
     home,
     server: { host: "127.0.0.1", port: 8080, bodyLimit: 1024 * 1024, maxUrlLength: 8192, logLevel: "info" },
     site: { name: "local", cluster: "local", cores: 0, nodes: [] },
-    agents: { heartbeatInterval: 5, suspectAfter: 15, deadAfter: 60 },
+    agents: {
+      heartbeatInterval: 5,
+      suspectAfter: 15,
+      deadAfter: 60,
+      metricsInterval: 5,
+      metricsHistory: 720,
+    },
     db: { engine: "sqlite", path: join(home, "gridq.db") },
     auth: { tokenTtl: 4 * 3600, maxTokenTtl: 30 * 86400, basicCacheTtl: 60 },
     jobs: {
@@ -244,7 +254,13 @@ function agentTimes(g: (p: string) => unknown): GridqConfig["agents"] {
     throw new ConfigError("config agents.suspectAfter must be longer than agents.heartbeatInterval");
   if (deadAfter <= suspectAfter)
     throw new ConfigError("config agents.deadAfter must be longer than agents.suspectAfter");
-  return { heartbeatInterval, suspectAfter, deadAfter };
+  return {
+    heartbeatInterval,
+    suspectAfter,
+    deadAfter,
+    metricsInterval: num("agents.metricsInterval", g("agents.metricsInterval"), 0, 3600),
+    metricsHistory: num("agents.metricsHistory", g("agents.metricsHistory"), 1, 1_000_000, true),
+  };
 }
 
 function deepFreeze<T>(o: T): Readonly<T> {

@@ -36,8 +36,11 @@ export interface KnownLease {
 }
 
 export type ServerToAgent =
-  /** Answer to a good hello; `heartbeat` is the seconds between the agent's heartbeats. */
-  | { type: "welcome"; version: number; heartbeat: number }
+  /**
+   * Answer to a good hello: `heartbeat` is the seconds between the agent's heartbeats, `metrics`
+   * between its node samples (0: none).
+   */
+  | { type: "welcome"; version: number; heartbeat: number; metrics: number }
   /** Answer to a refused hello, just before the server closes the connection. */
   | { type: "reject"; reason: string }
   | { type: "run"; lease: Lease }
@@ -73,6 +76,8 @@ export type ServerToAgent =
 export type AgentToServer =
   | { type: "hello"; version: number; node: string; running: KnownLease[] }
   | { type: "heartbeat"; at: number }
+  /** A sample of the node (load, CPU, memory, jobs): metric name → value. */
+  | { type: "metrics"; at: number; values: Record<string, number> }
   | { type: "started"; leaseId: string; jobId: number; pid: number; at: number }
   | {
       type: "finished";
@@ -129,6 +134,16 @@ export function checkAgentMessage(m: unknown): AgentToServer | null {
         : null;
     case "heartbeat":
       return isNum(o.at) ? (o as AgentToServer) : null;
+    case "metrics": {
+      const v = o.values as Record<string, unknown> | null;
+      return isNum(o.at) &&
+        v !== null &&
+        typeof v === "object" &&
+        Object.keys(v).length <= 64 &&
+        Object.entries(v).every(([k, x]) => k.length <= 64 && isNum(x))
+        ? (o as AgentToServer)
+        : null;
+    }
     case "started":
       return lease() && isNum(o.pid) && isNum(o.at) ? (o as AgentToServer) : null;
     case "finished":

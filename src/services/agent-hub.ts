@@ -19,6 +19,7 @@ import type { JobUpdate } from "../store/contract.ts";
 import { AgentReads, type ExecRequest, type ReadRequest } from "./agent-reads.ts";
 import type { ServiceDeps } from "./context.ts";
 import { NodeLiveness, type NodeStatus } from "./node-liveness.ts";
+import { NodeMetrics } from "./node-metrics.ts";
 import type { Dispatcher, Scheduler } from "./schedule-jobs.ts";
 import { outputPaths } from "./submit-job.ts";
 
@@ -58,6 +59,7 @@ export class AgentHub implements Dispatcher {
   readonly #scheduler: Scheduler;
   readonly #agents = new Map<string, Connected>();
   readonly liveness: NodeLiveness;
+  readonly metrics: NodeMetrics;
   #pending: Pending[] = [];
   #flush: Promise<void> | null = null;
   #jobToken: ((user: string, ttl: number) => Promise<string>) | null = null;
@@ -67,6 +69,7 @@ export class AgentHub implements Dispatcher {
     this.#deps = deps;
     this.#scheduler = scheduler;
     scheduler.setDispatcher(this);
+    this.metrics = new NodeMetrics(deps.config.agents.metricsHistory);
     this.liveness = new NodeLiveness(deps, {
       kill: (job, reason) => this.kill(job, reason),
       poke: (site) => scheduler.poke(site),
@@ -124,6 +127,8 @@ export class AgentHub implements Dispatcher {
       switch (msg.type) {
         case "heartbeat":
           return;
+        case "metrics":
+          return this.metrics.record(site, node, msg.at, msg.values);
         case "data":
         case "end":
           return this.#agents.get(node)?.reads.deliver(msg);
@@ -175,6 +180,7 @@ export class AgentHub implements Dispatcher {
       type: "welcome",
       version: AGENT_PROTOCOL_VERSION,
       heartbeat: this.#deps.config.agents.heartbeatInterval,
+      metrics: this.#deps.config.agents.metricsInterval,
     });
     this.#deps.log.info({ node: msg.node, known: msg.running.length }, "agent connected");
     void this.#reconcile(site, msg.node, channel, msg.running).catch((e) =>

@@ -24,7 +24,7 @@ const CONFIG = `
 site:
   name: local
   nodes: [${NODES.map((n) => `{name: ${n}, cores: 2}`).join(", ")}]
-agents: {heartbeatInterval: 0.2, suspectAfter: 1.5, deadAfter: 4}
+agents: {heartbeatInterval: 0.2, suspectAfter: 1.5, deadAfter: 4, metricsInterval: 0.3}
 jobs: {killGrace: 1}
 `;
 
@@ -132,6 +132,34 @@ describe("agents on many hosts", () => {
       (await server.cli(["output", "--stderr", String(sj.uid)])).stdout,
       /node n\d is not a node of job/,
     );
+  });
+
+  test("nodes' samples are served in the kwollect shape; bad times are a 400", async () => {
+    const get = (qs: string) =>
+      fetch(`${server.url}/3.0/sites/local/metrics?${qs}`, {
+        headers: { authorization: `Bearer ${tokenOf(server.home)}` },
+      });
+    const points = await eventually(async () => {
+      const r = await get("nodes=n1,n2&metrics=node_load1,node_memory_total_bytes");
+      const body = (await r.json()) as {
+        device_id: string;
+        metric_id: string;
+        value: number;
+        timestamp: string;
+      }[];
+      return new Set(body.map((p) => p.device_id)).size === 2 && body;
+    });
+    for (const p of points) {
+      assert.ok(["n1", "n2"].includes(p.device_id));
+      assert.ok(["node_load1", "node_memory_total_bytes"].includes(p.metric_id));
+      assert.equal(typeof p.value, "number");
+      assert.ok(Date.parse(p.timestamp) > Date.now() - 300_000);
+    }
+    const bad = await get("start_time=yesterday-ish");
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { message: string }).message, /start_time/);
+    const old = await get("start_time=2000-01-01T00:00:00Z&end_time=946771200");
+    assert.deepEqual(await old.json(), []);
   });
 
   test("gridq output --follow streams new lines until the job ends", async () => {

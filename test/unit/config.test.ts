@@ -37,7 +37,13 @@ test("defaults, with the data folder from GRIDQ_HOME", () => {
     home: h,
     server: { host: "127.0.0.1", port: 8080, bodyLimit: 1048576, maxUrlLength: 8192, logLevel: "info" },
     site: { name: "local", cluster: "local", cores: 0, nodes: [] },
-    agents: { heartbeatInterval: 5, suspectAfter: 15, deadAfter: 60 },
+    agents: {
+      heartbeatInterval: 5,
+      suspectAfter: 15,
+      deadAfter: 60,
+      metricsInterval: 5,
+      metricsHistory: 720,
+    },
     db: { engine: "sqlite", path: join(h, "gridq.db") },
     auth: { tokenTtl: 14400, maxTokenTtl: 2592000, basicCacheTtl: 60 },
     jobs: {
@@ -173,7 +179,13 @@ test("site.nodes declares agents' nodes; agents' timeouts must grow from heartbe
     { name: "n1", cores: 2 },
     { name: "n2", cores: 4 },
   ]);
-  assert.deepEqual(c.agents, { heartbeatInterval: 1, suspectAfter: 3, deadAfter: 9 });
+  assert.deepEqual(c.agents, {
+    heartbeatInterval: 1,
+    suspectAfter: 3,
+    deadAfter: 9,
+    metricsInterval: 5,
+    metricsHistory: 720,
+  });
   const bad = (yaml: string, re: RegExp) =>
     assert.throws(
       () => resolveWith(home(yaml)),

@@ -5,6 +5,7 @@ import { GridqError } from "../../domain/errors.ts";
 import type { AgentToServer, ServerToAgent } from "../../protocol/agent-messages.ts";
 import { MAX_AGENT_MESSAGE, webSocketChannel } from "../../protocol/websocket-channel.ts";
 import { checkNodeCredential, issueNodeCredential } from "../../services/node-credentials.ts";
+import { parseTime } from "../../services/node-metrics.ts";
 import { checkSite } from "../../services/query-jobs.ts";
 import type { AppServices } from "../app-services.ts";
 import { actorOf, parseAuthorization } from "../plugins/auth.ts";
@@ -53,6 +54,47 @@ export async function agentRoutes(app: FastifyInstance, opts: { services: AppSer
         last_seen: Math.floor(n.lastSeen),
       }));
       return { total: items.length, offset: 0, items };
+    },
+  );
+
+  app.get<{
+    Params: { site: string };
+    Querystring: { nodes?: string; metrics?: string; start_time?: string; end_time?: string };
+  }>(
+    "/sites/:site/metrics",
+    {
+      schema: {
+        summary: "Nodes' samples (load, CPU, memory, jobs) in the kwollect shape: an array of points",
+        tags: ["agents"],
+        params: siteParams,
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            nodes: { type: "string", maxLength: 8192 },
+            metrics: { type: "string", maxLength: 4096 },
+            start_time: { type: "string", maxLength: 64 },
+            end_time: { type: "string", maxLength: 64 },
+            summary: { type: "boolean" },
+          },
+        },
+      },
+    },
+    async (req) => {
+      checkSite(deps, req.params.site);
+      const q = req.query;
+      const list = (v: string | undefined) => (v ? v.split(",").filter(Boolean) : undefined);
+      const end = q.end_time ? parseTime("end_time", q.end_time) : deps.clock.now();
+      // Without a start, the last five minutes, like a dashboard's first view.
+      const start = q.start_time ? parseTime("start_time", q.start_time) : end - 300;
+      const nodes = list(q.nodes);
+      const metrics = list(q.metrics);
+      return services.hub.metrics.query(req.params.site, {
+        start,
+        end,
+        ...(nodes ? { nodes } : {}),
+        ...(metrics ? { metrics } : {}),
+      });
     },
   );
 
