@@ -13,6 +13,7 @@ import { errorSchema, jobSchema } from "../protocol/job-schemas.ts";
 import type { AppServices } from "./app-services.ts";
 import { authPlugin } from "./plugins/auth.ts";
 import { errorsPlugin } from "./plugins/errors.ts";
+import { prometheusPlugin } from "./plugins/prometheus.ts";
 import { agentRoutes, agentWebSocketOptions } from "./routes/agents.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { jobExecRoutes } from "./routes/job-exec.ts";
@@ -85,6 +86,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(swaggerUi, { routePrefix: "/3.0/apidocs", uiConfig: { docExpansion: "list" } });
   await app.register(authPlugin, { auth: services.auth });
   await app.register(websocket, agentWebSocketOptions);
+  await app.register(prometheusPlugin, { services });
 
   app.get("/", { config: { public: true }, schema: { hide: true } }, async () => ({
     items: API_MOUNTS.map((m) => ({

@@ -160,6 +160,17 @@ describe("agents on many hosts", () => {
     assert.match(((await bad.json()) as { message: string }).message, /start_time/);
     const old = await get("start_time=2000-01-01T00:00:00Z&end_time=946771200");
     assert.deepEqual(await old.json(), []);
+
+    // The server's own metrics, for Prometheus (public: no credentials).
+    const prom = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(prom, /^gridq_jobs\{state="terminated"\} [1-9]\d*$/m);
+    assert.match(prom, /^gridq_nodes\{state="alive"\} 3$/m);
+    assert.match(prom, /^gridq_submissions_total [1-9]\d*$/m);
+    assert.match(prom, /^gridq_scheduling_pass_seconds_total \d/m);
+    assert.match(
+      prom,
+      /^gridq_http_request_duration_seconds_count\{method="POST",route="\/3.0\/sites\/:site\/jobs",status="201"\} [1-9]/m,
+    );
   });
 
   test("gridq output --follow streams new lines until the job ends", async () => {
