@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { constants as osc } from "node:os";
 import type { JobReport, KnownLease, Lease } from "../protocol/agent-messages.ts";
-import { isSafeLeaseId, JobStateDir, procStartOf, type StartedRecord } from "./job-state-dir.ts";
+import { isSafeLeaseId, JobStateDir, procStartOf, procStateOf, type StartedRecord } from "./job-state-dir.ts";
 import type { UnixAccount } from "./unix-account.ts";
 
 export type Report = JobReport;
@@ -51,18 +51,19 @@ const SETPRIV = "/usr/bin/setpriv";
 /**
  * The wrapper, run as the job's account: opens the output files itself (so a job can never
  * make the agent create, append to or chown a file its account could not), runs the command,
- * then writes its exit status atomically. `trap :` (a handler, not "ignore", so the command
- * keeps default signal handling) keeps the wrapper alive on SIGTERM to the group, to record the
- * command's status; SIGKILL takes it too (then the status is the wait status, or unknown).
+ * then writes its exit status atomically. The trap is set first: a stop arriving while the
+ * wrapper starts is remembered and the command is not run (a stop landing between that check
+ * and the command's start is only caught by the SIGKILL escalation). It is a handler, not
+ * "ignore", so the command keeps default signal handling, and it keeps the wrapper alive on
+ * SIGTERM to the group, to record the command's status; SIGKILL takes the wrapper too.
  * Arguments: $1 command, $2 status file, $3 stdout path, $4 stderr path.
  */
-const WRAPPER = `fail() { echo "$1" > "$2.why"; exit 126; }
+const WRAPPER = `trap 'stopped=1' TERM INT HUP
+fail() { echo "$1" > "$2.why"; exit 126; }
 (: >> "$3") 2>/dev/null || fail "cannot open output file $3 as $(id -un)" "$2"
 (: >> "$4") 2>/dev/null || fail "cannot open output file $4 as $(id -un)" "$2"
 if [ "$3" = "$4" ]; then exec >> "$3" 2>&1; else exec >> "$3" 2>> "$4"; fi
-trap : TERM INT HUP
-/bin/sh -c "$1"
-s=$?
+if [ -n "$stopped" ]; then s=143; else /bin/sh -c "$1"; s=$?; fi
 echo "$s" > "$2.tmp" && mv -f "$2.tmp" "$2"
 exit "$s"`;
 
@@ -82,6 +83,8 @@ function alive(s: StartedRecord): boolean {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
+  // A zombie has ended: its new parent (init, or a subreaper that is slow to reap) holds it.
+  if (procStateOf(s.pid) === "Z") return false;
   const start = procStartOf(s.pid);
   return s.procStart === null || start === null || start === s.procStart;
 }
@@ -315,9 +318,11 @@ export class JobRunner {
     let sig: string | null = signal;
     if (status !== null && status > 128 && !signal) sig = signalName(status - 128);
     if (status === null && signal) exitCode = 128 + (osc.signals[signal] ?? 0);
-    if (status === null && !signal && adopted && r.sentKill) {
-      exitCode = 128 + osc.signals.SIGKILL;
-      sig = "SIGKILL";
+    if (status === null && !signal && adopted && (r.sentKill || r.killRequested || r.walltimeExceeded)) {
+      // It vanished without a status after we signaled it: our signal ended it.
+      const ours = r.sentKill ? "SIGKILL" : "SIGTERM";
+      sig = ours;
+      exitCode = 128 + osc.signals[ours];
     }
     this.#finish(r, {
       type: "finished",

@@ -49,6 +49,16 @@ export function isSafeLeaseId(id: string): boolean {
   return LEASE_ID.test(id);
 }
 
+/** A pid's state letter from /proc (`Z`: a zombie, gone but not reaped), or null. */
+export function procStateOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** Read a pid's start time from /proc (Linux), or null where /proc is not available. */
 export function procStartOf(pid: number): string | null {
   try {
