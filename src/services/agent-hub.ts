@@ -95,10 +95,27 @@ export class AgentHub implements Dispatcher {
     return lease;
   }
 
+  /**
+   * Messages about leases go out in order per connection: a `run` waits for its token to be
+   * signed, and a `kill` sent meanwhile must not overtake it (the agent would ignore a kill for
+   * a lease it does not know yet, then run the job).
+   */
+  readonly #queues = new WeakMap<Channel, Promise<void>>();
+
+  #sendInOrder(channel: Channel, msg: Promise<ServerToAgent | null>): void {
+    const next = (this.#queues.get(channel) ?? Promise.resolve())
+      .then(() => msg)
+      .then((m) => {
+        if (m) channel.send(m);
+      })
+      .catch((e) => this.#deps.log.error({ err: e }, "preparing a message to an agent failed"));
+    this.#queues.set(channel, next);
+  }
+
   #sendRun(channel: Channel, job: JobRecord): void {
-    void this.#leaseFor(job).then(
-      (lease) => channel.send({ type: "run", lease }),
-      (e) => this.#deps.log.error({ err: e, job: job.id }, "preparing a lease failed"),
+    this.#sendInOrder(
+      channel,
+      this.#leaseFor(job).then((lease) => ({ type: "run", lease })),
     );
   }
 
@@ -220,12 +237,15 @@ export class AgentHub implements Dispatcher {
     }
     for (const k of known) {
       if (!k.done && !mine.has(k.leaseId)) {
-        channel.send({
-          type: "kill",
-          leaseId: k.leaseId,
-          jobId: k.jobId,
-          reason: "the job no longer runs on this node",
-        });
+        this.#sendInOrder(
+          channel,
+          Promise.resolve({
+            type: "kill",
+            leaseId: k.leaseId,
+            jobId: k.jobId,
+            reason: "the job no longer runs on this node",
+          }),
+        );
       }
     }
     await this.#deps.store.updateJobs(updates);
@@ -262,7 +282,13 @@ export class AgentHub implements Dispatcher {
   kill(job: JobRecord, reason: string): void {
     const head = job.assignedNodes[0]?.node;
     if (!head || !job.leaseId) return;
-    this.#agents.get(head)?.channel.send({ type: "kill", leaseId: job.leaseId, jobId: job.id, reason });
+    const agent = this.#agents.get(head);
+    if (agent) {
+      this.#sendInOrder(
+        agent.channel,
+        Promise.resolve({ type: "kill", leaseId: job.leaseId, jobId: job.id, reason }),
+      );
+    }
   }
 
   /** A file on a node, through its agent; null when the file does not exist. */
