@@ -51,20 +51,22 @@ const SETPRIV = "/usr/bin/setpriv";
 /**
  * The wrapper, run as the job's account: opens the output files itself (so a job can never
  * make the agent create, append to or chown a file its account could not), runs the command,
- * then writes its exit status atomically. The trap is set first: a stop arriving while the
+ * then writes its exit status. The trap is set first: a stop arriving while the
  * wrapper starts is remembered and the command is not run (a stop landing between that check
  * and the command's start is only caught by the SIGKILL escalation). It is a handler, not
  * "ignore", so the command keeps default signal handling, and it keeps the wrapper alive on
- * SIGTERM to the group, to record the command's status; SIGKILL takes the wrapper too.
+ * SIGTERM to the group, to record the command's status; SIGKILL takes the wrapper too. No
+ * forks but the command's (builtins only): a job costs one process more than the bare command.
+ * The status needs no atomic rename: it is read only once the wrapper has exited.
  * Arguments: $1 command, $2 status file, $3 stdout path, $4 stderr path.
  */
 const WRAPPER = `trap 'stopped=1' TERM INT HUP
 fail() { echo "$1" > "$2.why"; exit 126; }
-(: >> "$3") 2>/dev/null || fail "cannot open output file $3 as $(id -un)" "$2"
-(: >> "$4") 2>/dev/null || fail "cannot open output file $4 as $(id -un)" "$2"
+{ true >> "$3"; } 2>/dev/null || fail "cannot open output file $3 as $(id -un)" "$2"
+{ true >> "$4"; } 2>/dev/null || fail "cannot open output file $4 as $(id -un)" "$2"
 if [ "$3" = "$4" ]; then exec >> "$3" 2>&1; else exec >> "$3" 2>> "$4"; fi
 if [ -n "$stopped" ]; then s=143; else /bin/sh -c "$1"; s=$?; fi
-echo "$s" > "$2.tmp" && mv -f "$2.tmp" "$2"
+echo "$s" > "$2"
 exit "$s"`;
 
 /** Signal a whole process group; a group already gone is not an error. */
@@ -229,9 +231,10 @@ export class JobRunner {
     try {
       const status = this.#disk.statusPath(lease.leaseId);
       const argv = ["-c", WRAPPER, "gridq-job", lease.command, status, lease.stdoutPath, lease.stderrPath];
-      // Node's uid/gid options drop supplementary groups; setpriv (util-linux) sets them from
-      // the account (initgroups) and then execs, so the pid stays the wrapper's.
-      const viaSetpriv = account !== null && existsSync(SETPRIV);
+      // Node's uid/gid options drop supplementary groups; for an account that has some, setpriv
+      // (util-linux) sets them (initgroups) and then execs, so the pid stays the wrapper's. It
+      // costs one more exec per job, so only for accounts that need it.
+      const viaSetpriv = account !== null && account.groups.length > 0 && existsSync(SETPRIV);
       const [file, args] = viaSetpriv
         ? [SETPRIV, [`--reuid=${account.uid}`, `--regid=${account.gid}`, "--init-groups", "/bin/sh", ...argv]]
         : ["/bin/sh", argv];

@@ -87,11 +87,26 @@ export class AgentHub implements Dispatcher {
     this.#publicUrl = url;
   }
 
+  /** Jobs' tokens by user: one signature serves many jobs (signing per job slowed dispatch). */
+  readonly #tokens = new Map<string, { token: Promise<string>; until: number }>();
+
   /** The lease of a job's current run, with a token valid for its walltime (and some slack). */
   async #leaseFor(job: JobRecord): Promise<Lease> {
     const lease = leaseOf(job);
     if (this.#publicUrl) lease.serverUrl = this.#publicUrl;
-    if (this.#jobToken) lease.jobToken = await this.#jobToken(job.user, job.walltime + 600);
+    if (this.#jobToken) {
+      const need = this.#deps.clock.now() + job.walltime + 600;
+      let t = this.#tokens.get(job.user);
+      if (!t || t.until < need) {
+        // At least an hour, so short jobs of one user share a token.
+        const ttl = Math.max(job.walltime + 600, 3600) + 600;
+        t = { token: this.#jobToken(job.user, ttl), until: this.#deps.clock.now() + ttl };
+        if (this.#tokens.size > 10_000) this.#tokens.clear();
+        this.#tokens.set(job.user, t);
+        t.token.catch(() => this.#tokens.delete(job.user));
+      }
+      lease.jobToken = await t.token;
+    }
     return lease;
   }
 
