@@ -61,12 +61,17 @@ export function buildProgram(): Command {
     .option("--host <host>", "address to listen on")
     .option("--port <port>", "port to listen on (0: any free port)")
     .option("--config <file>", "YAML configuration file")
-    .action(async (o: { host?: string; port?: string; config?: string }) => {
+    .option(
+      "--reference <path>",
+      "git repository of the platform description (default: one describing this machine)",
+    )
+    .action(async (o: { host?: string; port?: string; config?: string; reference?: string }) => {
       const { resolveConfig } = await import("../config/config.ts");
       const { startServer } = await import("../server/main.ts");
       const overrides: Record<string, unknown> = {};
       if (o.host) overrides["server.host"] = o.host;
       if (o.port !== undefined) overrides["server.port"] = o.port;
+      if (o.reference) overrides["reference.path"] = o.reference;
       const config = resolveConfig({ env: process.env, ...(o.config ? { file: o.config } : {}), overrides });
       const server = await startServer(config);
       await new Promise<void>((resolve) => {

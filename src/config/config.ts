@@ -34,6 +34,13 @@ export interface GridqConfig {
     /** Samples kept per node (memory bound of the metrics history). */
     metricsHistory: number;
   };
+  /**
+   * The platform description: a git repository (`path`, empty: one created in the data folder
+   * describing this machine) and the folder inside it (`prefix`).
+   */
+  reference: { path: string | null; prefix: string; branch: string | null; publicReads: boolean };
+  /** The embedded agent: the reference node it serves (default: this host's short name). */
+  agent: { node: string | null };
   db: { engine: "sqlite"; path: string };
   auth: {
     /** Seconds a bearer token lives. */
@@ -66,6 +73,7 @@ export const ENV_NAMES = {
   "server.port": "GRIDQ_PORT",
   "server.logLevel": "GRIDQ_LOG_LEVEL",
   "db.path": "GRIDQ_DB",
+  "reference.path": "GRIDQ_REFERENCE",
   "auth.tokenTtl": "GRIDQ_TOKEN_TTL",
   "jobs.allowRoot": "GRIDQ_ALLOW_ROOT_JOBS",
   "jobs.runAsSubmitter": "GRIDQ_RUN_AS_SUBMITTER",
@@ -134,6 +142,13 @@ function str(path: string, v: unknown): string {
   return v;
 }
 
+/** An optional string: empty or absent is null. */
+function optStr(path: string, v: unknown): string | null {
+  if (v === undefined || v === null || v === "") return null;
+  if (typeof v !== "string") throw new ConfigError(`config ${path}: expected a string`);
+  return v;
+}
+
 export interface ResolveOptions {
   env: NodeJS.ProcessEnv;
   /** A YAML file; default `$GRIDQ_HOME/config.yaml` when it exists. */
@@ -158,6 +173,8 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       metricsInterval: 5,
       metricsHistory: 720,
     },
+    reference: { path: "", prefix: "data/grid5000", branch: "", publicReads: true },
+    agent: { node: "" },
     db: { engine: "sqlite", path: join(home, "gridq.db") },
     auth: { tokenTtl: 4 * 3600, maxTokenTtl: 30 * 86400, basicCacheTtl: 60 },
     jobs: {
@@ -210,6 +227,13 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       nodes: siteNodes(g("site.nodes")),
     },
     agents: agentTimes(g),
+    reference: {
+      path: ((p) => p && resolve(p))(optStr("reference.path", g("reference.path"))),
+      prefix: str("reference.prefix", g("reference.prefix")),
+      branch: optStr("reference.branch", g("reference.branch")),
+      publicReads: bool("reference.publicReads", g("reference.publicReads")),
+    },
+    agent: { node: optStr("agent.node", g("agent.node")) },
     db: { engine, path: resolve(home, str("db.path", g("db.path"))) },
     auth: {
       tokenTtl: num("auth.tokenTtl", g("auth.tokenTtl"), 1, 365 * 86400),

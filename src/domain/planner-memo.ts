@@ -19,7 +19,11 @@ export interface FitRow {
   size: number;
 }
 
+/** Rows kept per pass (each is a few KiB: a bound and a heap slot per candidate node). */
+export const MAX_ROWS = 4096;
+
 export class FitMemo {
+  private count = 0;
   private readonly rows = new Map<GroupShape, Map<number, Map<number, FitRow>>>();
 
   /**
@@ -41,6 +45,10 @@ export class FitMemo {
     }
     let r = byVariant.get(variant);
     if (!r) {
+      // Why a cap: with every walltime different, rows are used once each; storing them all
+      // cost a gigabyte on 100k jobs. Past the cap, searches use a throwaway row.
+      if (this.count >= MAX_ROWS) return null;
+      this.count++;
       r = { from, lb: new Float64Array(s.candidates.length).fill(from), heap: null, size: 0 };
       byVariant.set(variant, r);
       return r;

@@ -12,6 +12,8 @@ export interface Take {
 
 const INF = Number.POSITIVE_INFINITY;
 const ONE: readonly number[] = [0];
+/** Scratch for earliestOne (not re-entrant, and the pass is synchronous): no array per job. */
+const POPPED: number[] = [];
 
 /** Nodes a `nodes`-mode group needs at once (BEST needs one to start). */
 const nodesWanted = (s: GroupShape): number =>
@@ -142,7 +144,8 @@ function earliestOne(
   const lb = row.lb;
   ensureHeap(tls, cands, need, mult, row);
   let best = INF;
-  const popped: number[] = [];
+  const popped = POPPED;
+  popped.length = 0;
   while (row.size > 0) {
     const j = row.heap![0]!;
     if (Math.max(lb[j]!, from) >= best) break;
@@ -282,7 +285,8 @@ function available(
     const node = s.candidates[j]!;
     const want = s.need[j]! * mult;
     if (want > tls[node]!.cores) return;
-    const free = tls[node]!.minFree(t, t + w) - (used.get(node) ?? 0) - (reserved?.[node] ?? 0);
+    const free =
+      tls[node]!.minFree(t, t + w) - (used.size > 0 ? (used.get(node) ?? 0) : 0) - (reserved?.[node] ?? 0);
     if (free >= want) avail.push({ j, node, free });
   };
   if (hint && hint.length > 0) {

@@ -17,6 +17,17 @@ import type {
 import { filterPropertiesOf, type GroupShape, groupShape } from "./resource-shape.ts";
 
 /**
+ * Round a walltime up to `steps` values per doubling (8: at most 12.5% more), as Slurm's
+ * bf_resolution rounds times: fewer distinct walltimes let the planner reuse far more of what it
+ * proved (see PlanInput.walltimeSteps).
+ */
+export function quantizeWalltime(w: number, steps: number): number {
+  if (w <= steps) return w;
+  const step = 2 ** Math.max(0, Math.floor(Math.log2(w)) - Math.floor(Math.log2(steps)));
+  return Math.ceil(w / step) * step;
+}
+
+/**
  * Priority order: queue priority (higher first), then age (older first) where a user's recent
  * usage adds `weight * share` seconds (fair-share), then id. Exported for tests and the status API.
  */
@@ -47,7 +58,10 @@ class Pass {
    * feasible starts for a given shape and walltime only shrinks; the earliest start found for one
    * job is a lower bound for the next job of the same shape. This is what makes 100k jobs cheap.
    */
-  readonly lowerBound = new Map<string, { ws: number[]; ts: number[] }>();
+  readonly lowerBound = new Map<string, Float64Array>();
+  /** Index of each distinct planning walltime, ascending (for the bounds' Fenwick trees). */
+  readonly wIndex = new Map<number, number>();
+  readonly steps: number;
   horizon: number;
 
   constructor(input: PlanInput) {
@@ -58,6 +72,11 @@ class Pass {
       this.index.set(n.uid, i);
     });
     this.props = input.nodes.map(filterPropertiesOf);
+    this.steps = input.walltimeSteps ?? 0;
+    const ws = [...new Set(input.waiting.map((j) => this.wt(j)))].sort((a, b) => a - b);
+    ws.forEach((w, i) => {
+      this.wIndex.set(w, i);
+    });
     this.horizon = input.now;
   }
 
@@ -88,26 +107,30 @@ class Pass {
 
   /**
    * No job of these shapes can start before this. A longer walltime is harder to fit (its
-   * feasible starts are a subset), so the bound found for any shorter walltime holds too.
+   * feasible starts are a subset), so the bound found for any shorter walltime holds too: a
+   * prefix maximum over walltimes, kept per shapes in a Fenwick tree over the pass's distinct
+   * walltimes (bounds only grow, which is what a max-Fenwick tree supports).
    */
   boundOf(key: string, w: number): number {
-    const b = this.lowerBound.get(key);
+    const tree = this.lowerBound.get(key);
     let t = this.now;
-    if (b) for (let i = 0; i < b.ws.length; i++) if (b.ws[i]! <= w && b.ts[i]! > t) t = b.ts[i]!;
+    if (!tree) return t;
+    for (let i = this.wIndex.get(w)! + 1; i > 0; i -= i & -i) if (tree[i]! > t) t = tree[i]!;
     return t;
   }
 
   setBound(key: string, w: number, t: number): void {
-    let b = this.lowerBound.get(key);
-    if (!b) {
-      b = { ws: [], ts: [] };
-      this.lowerBound.set(key, b);
+    let tree = this.lowerBound.get(key);
+    if (!tree) {
+      tree = new Float64Array(this.wIndex.size + 1);
+      this.lowerBound.set(key, tree);
     }
-    const i = b.ws.indexOf(w);
-    if (i < 0) {
-      b.ws.push(w);
-      b.ts.push(t);
-    } else if (t > b.ts[i]!) b.ts[i] = t;
+    for (let i = this.wIndex.get(w)! + 1; i < tree.length; i += i & -i) if (tree[i]! < t) tree[i] = t;
+  }
+
+  /** The walltime the plan reserves for a job (see PlanInput.walltimeSteps). */
+  wt(job: WaitingJob): number {
+    return this.steps ? quantizeWalltime(job.walltime, this.steps) : job.walltime;
   }
 
   allocate(start: number, w: number, takes: Take[][]): void {
@@ -137,6 +160,26 @@ const never = (s: GroupShape): boolean =>
  * besteffort jobs run now on what is idle now; besteffort jobs in the way of a start are preempted.
  */
 export function plan(input: PlanInput): Plan {
+  return planSession(input).plan;
+}
+
+/**
+ * A plan plus its Gantt, kept so that a job submitted after the pass can start at once when it
+ * fits in cores idle now through its whole walltime: no planned job uses those, so starting it
+ * delays nobody, whatever its priority (the event-driven path: no full pass per submission).
+ */
+export interface PlanSession {
+  plan: Plan;
+  /**
+   * Start `job` now if it fits in idle cores (besteffort cores are not taken: that would need
+   * preemption) and is not held, blocked or reserved for later; the Gantt then holds it. Null:
+   * leave it to the next full pass.
+   */
+  startNow(job: WaitingJob): JobStart | null;
+}
+
+/** `plan`, keeping the Gantt for `startNow`. */
+export function planSession(input: PlanInput): PlanSession {
   const { now } = input;
   const pass = new Pass(input);
   const beRunning: RunningJob[] = [];
@@ -169,7 +212,7 @@ export function plan(input: PlanInput): Plan {
   const startedOn = new Map<number, number>(); // node index -> a job starting there now
 
   const record = (job: WaitingJob, start: number, takes: Take[][], reason: JobPlan["reason"]): void => {
-    pass.allocate(start, job.walltime, takes);
+    pass.allocate(start, pass.wt(job), takes);
     const nodes = pass.named(takes);
     if (start === now) {
       starts.push({ id: job.id, nodes });
@@ -190,7 +233,7 @@ export function plan(input: PlanInput): Plan {
     const shapes = pass.shapesOf(job);
     const takes = shapes.some(never)
       ? null
-      : placeAt(pass.tls, shapes, at, job.walltime, undefined, undefined, beNow);
+      : placeAt(pass.tls, shapes, at, pass.wt(job), undefined, undefined, beNow);
     if (takes) record(job, at, takes, "reservation");
     else
       unplaceable(job, "reservation", "the reserved slot is not available (resources taken or unsuitable)");
@@ -220,14 +263,15 @@ export function plan(input: PlanInput): Plan {
       continue;
     }
     const key = pass.shapesKey(shapes);
-    let from = pass.boundOf(key, job.walltime);
+    const w = pass.wt(job);
+    let from = pass.boundOf(key, w);
     if (!backfill && previousStart > from) from = previousStart;
-    const found = earliestJob(pass.tls, shapes, from, job.walltime, pass.horizon, memo, beNow);
+    const found = earliestJob(pass.tls, shapes, from, w, pass.horizon, memo, beNow);
     if (!found) {
       unplaceable(job, "resources", "the groups of the request can never fit together");
       continue;
     }
-    pass.setBound(key, job.walltime, found.start);
+    pass.setBound(key, w, found.start);
     previousStart = found.start;
     let reason: JobPlan["reason"] = "resources";
     if (found.start > now) {
@@ -237,11 +281,11 @@ export function plan(input: PlanInput): Plan {
         byW = new Map();
         baseFit.set(key, byW);
       }
-      let fits = byW.get(job.walltime);
+      let fits = byW.get(w);
       if (fits === undefined) {
-        const t = earliestJob(base, shapes, now, job.walltime, baseHorizon, baseMemo);
+        const t = earliestJob(base, shapes, now, w, baseHorizon, baseMemo);
         fits = t !== null && t.start === now;
-        byW.set(job.walltime, fits);
+        byW.set(w, fits);
       }
       if (fits) reason = "priority";
     }
@@ -263,7 +307,10 @@ export function plan(input: PlanInput): Plan {
       preempt.push({
         id: r.id,
         byJob: by,
-        message: `besteffort job killed: job ${by} needs its cores on ${pass.nodes[i]!.uid}`,
+        message:
+          by >= 0
+            ? `besteffort job killed: job ${by} needs its cores on ${pass.nodes[i]!.uid}`
+            : `besteffort job killed: its cores on ${pass.nodes[i]!.uid} are needed by running jobs`,
       });
       for (const n of r.nodes) {
         const x = pass.index.get(n.uid);
@@ -300,7 +347,20 @@ export function plan(input: PlanInput): Plan {
     }
   }
 
-  return { starts, jobs: ordered.map((j) => result.get(j.id)!), preempt };
+  const startNow = (job: WaitingJob): JobStart | null => {
+    if (job.hold || job.dependenciesMet === false || (job.reservationAt != null && job.reservationAt > now)) {
+      return null;
+    }
+    const shapes = pass.shapesOf(job);
+    if (shapes.some(never)) return null;
+    const w = job.besteffort ? 1 : pass.wt(job);
+    const takes = placeAt(pass.tls, shapes, now, w, beUsed);
+    if (!takes) return null;
+    if (job.besteffort) for (const g of takes) for (const t of g) beUsed[t.node] = beUsed[t.node]! + t.cores;
+    else pass.allocate(now, w, takes);
+    return { id: job.id, nodes: pass.named(takes) };
+  };
+  return { plan: { starts, jobs: ordered.map((j) => result.get(j.id)!), preempt }, startNow };
 }
 
 /** The lines of a job's node file (`GRIDQ_NODEFILE`, like `OAR_NODEFILE`): each node once per core, head first. */

@@ -1,8 +1,8 @@
 // What one `+` group of a resource request needs from each node: the planner's view of a request.
 
 import type { NodeInfo, PropertyValue } from "./node.ts";
-import { compileFilter, type NodePredicate } from "./properties-filter.ts";
-import type { ResourceGroup, ResourceLevel } from "./resource-request.ts";
+import { compileFilter, type NodePredicate } from "./properties-eval.ts";
+import type { ResourceGroup, ResourceLevel, ResourceRequest } from "./resource-request.ts";
 
 /**
  * Properties every node has for filters, beside its own: `type` is OAR's resource type (a node
@@ -27,7 +27,7 @@ export function filterPropertiesOf(node: NodeInfo): Record<string, PropertyValue
     network_address: node.uid,
     cluster: node.cluster,
     site: node.site,
-    cpucore: node.cores,
+    cpucore: Math.floor(node.cores / Math.max(1, node.cpus ?? 1)),
     gpu_count: node.gpus,
     memnode: Math.floor(node.memoryBytes / 1048576),
     ...node.properties,
@@ -111,3 +111,39 @@ export function groupShape(
   const key = `${filterKey}\u0000${levels.map((l) => `${l.type}=${l.count}`).join("/")}`;
   return { mode: nodeLevel ? "nodes" : "units", count, candidates, need, key };
 }
+
+/**
+ * Why `request` can never run on `nodes` (even all idle), or null when it can: for the
+ * submission check (GRIDQ_UNSATISFIABLE). Each group alone is checked, and the whole request
+ * against the total cores; a `+` request whose groups fit apart but not together is left to the
+ * planner (it reports it).
+ */
+export function whyUnsatisfiable(request: ResourceRequest, nodes: readonly NodeInfo[]): string | null {
+  const props = nodes.map(filterPropertiesOf);
+  const cache = new Map<string, number[]>();
+  let total = 0;
+  for (const g of request.groups) {
+    const s = groupShape(g, nodes, props, cache);
+    const where = g.filter ? ` matching {${g.filter}}` : "";
+    if (s.candidates.length === 0) return `no node${where} can hold '${levelsText(g)}'`;
+    if (s.mode === "nodes" && typeof s.count === "number" && s.count > s.candidates.length) {
+      return `'${levelsText(g)}' asks for ${s.count} nodes, only ${s.candidates.length}${where} can hold it`;
+    }
+    if (s.mode === "units") {
+      const units = typeof s.count === "number" ? s.count : 1;
+      let capacity = 0;
+      s.candidates.forEach((n, j) => {
+        capacity += Math.floor(nodes[n]!.cores / s.need[j]!);
+      });
+      if (capacity < units) return `'${levelsText(g)}' needs more than the ${capacity} available${where}`;
+    }
+    // A lower bound of the cores it takes: its `count` smallest needs (units: units * smallest).
+    const least = [...s.need].sort((a, b) => a - b);
+    const count = typeof s.count === "number" ? s.count : s.count === "ALL" ? least.length : 1;
+    total += s.mode === "nodes" ? least.slice(0, count).reduce((a, b) => a + b, 0) : count * least[0]!;
+  }
+  const cores = nodes.reduce((a, n) => a + n.cores, 0);
+  return total > cores ? `the request needs more than the ${cores} cores of the site` : null;
+}
+
+const levelsText = (g: ResourceGroup): string => g.levels.map((l) => `${l.type}=${l.count}`).join("/");

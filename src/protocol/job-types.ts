@@ -49,6 +49,8 @@ export interface SubmitJobRequest {
   types?: string[];
   hold?: boolean;
   env?: Record<string, string>;
+  /** Advance reservation start, `YYYY-MM-DD hh:mm:ss` (refused until the scheduler plans them). */
+  reservation?: string;
 }
 
 export interface ErrorBody {

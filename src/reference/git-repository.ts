@@ -53,6 +53,7 @@ export class GitRepository {
     { sha: string | null; at: number; pending?: Promise<string | null> }
   >(256);
   #inflightTrees = new Map<string, Promise<Tree>>();
+  #headRef: { name: string; at: number } | null = null;
 
   constructor(dir: string, options: GitRepositoryOptions = {}) {
     this.gitDir = findGitDir(dir);
@@ -68,13 +69,16 @@ export class GitRepository {
 
   /** The branch HEAD points to (read from the HEAD file), `main` when HEAD is detached. */
   defaultBranch(): string {
+    const now = Date.now();
+    // Why: read the HEAD file at most once per refresh interval, not once per request.
+    if (this.#headRef && now - this.#headRef.at < this.#refreshMs) return this.#headRef.name;
+    let name = "main";
     try {
-      const head = readFileSync(join(this.gitDir, "HEAD"), "utf8");
-      const m = /^ref: refs\/heads\/(.+)$/m.exec(head);
-      return m ? m[1]!.trim() : "main";
-    } catch {
-      return "main";
-    }
+      const m = /^ref: refs\/heads\/(.+)$/m.exec(readFileSync(join(this.gitDir, "HEAD"), "utf8"));
+      if (m) name = m[1]!.trim();
+    } catch {}
+    this.#headRef = { name, at: now };
+    return name;
   }
 
   /**

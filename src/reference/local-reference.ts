@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus, hostname, networkInterfaces, totalmem } from "node:os";
 import { dirname, join } from "node:path";
+import { GridqError } from "../domain/errors.ts";
 
 export interface MachineFacts {
   hostname: string;
@@ -70,9 +71,32 @@ export function uidFromHostname(name: string): string {
 }
 
 /** The JSON files of the local reference, keyed by path inside the repository. */
-export function localReferenceFiles(facts: MachineFacts, cluster = "local"): Record<string, unknown> {
-  const site = "local";
-  const node = uidFromHostname(facts.hostname);
+/** Names in the local reference; defaults: site `local`, cluster `local`, node from the host name. */
+export interface LocalNames {
+  site?: string;
+  cluster?: string;
+  /** The node uid; give the embedded agent's node name so the two always agree. */
+  node?: string;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+function names(facts: MachineFacts, n: LocalNames): { site: string; cluster: string; node: string } {
+  const out = {
+    site: n.site ?? "local",
+    cluster: n.cluster ?? "local",
+    node: n.node ?? uidFromHostname(facts.hostname),
+  };
+  for (const [what, v] of Object.entries(out)) {
+    if (!NAME.test(v) || v.endsWith(".json")) {
+      throw new GridqError("GRIDQ_VALIDATION", `Invalid ${what} name '${v}' for the local reference.`);
+    }
+  }
+  return out;
+}
+
+export function localReferenceFiles(facts: MachineFacts, n: LocalNames = {}): Record<string, unknown> {
+  const { site, cluster, node } = names(facts, n);
   const p = "data/grid5000";
   const gpus = facts.gpus ?? [];
   const nodeJson: Record<string, unknown> = {
@@ -126,7 +150,7 @@ export function localReferenceFiles(facts: MachineFacts, cluster = "local"): Rec
     [`${p}/sites/${site}/${site}.json`]: {
       uid: site,
       type: "site",
-      name: "Local",
+      name: site === "local" ? "Local" : site,
       description: `This machine (${facts.hostname})`,
       location: "localhost",
       production: false,
@@ -147,16 +171,15 @@ export function localReferenceFiles(facts: MachineFacts, cluster = "local"): Rec
 }
 
 /**
- * Creates `dir` as a git repository describing this machine in the reference schema (site `local`,
- * one cluster, one node) and commits it. Does nothing when `dir` already holds a repository.
+ * Creates `dir` as a git repository describing this machine in the reference schema (one site,
+ * one cluster, one node; names from `n`) and commits it. Does nothing when `dir` already holds a repository.
  */
 export function createLocalReference(
   dir: string,
   facts: MachineFacts = readMachineFacts(),
-  cluster = "local",
+  n: LocalNames = {},
 ): LocalReference {
-  const node = uidFromHostname(facts.hostname);
-  const result = { dir, prefix: "data/grid5000", site: "local", cluster, node };
+  const result = { dir, prefix: "data/grid5000", ...names(facts, n) };
   if (existsSync(join(dir, ".git")) || existsSync(join(dir, "HEAD"))) return { ...result, commit: null };
   mkdirSync(dir, { recursive: true });
   const git = (...args: string[]) =>
@@ -171,7 +194,7 @@ export function createLocalReference(
       },
     }).trim();
   git("init", "--quiet", "--initial-branch=main");
-  for (const [path, json] of Object.entries(localReferenceFiles(facts, cluster))) {
+  for (const [path, json] of Object.entries(localReferenceFiles(facts, n))) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), `${JSON.stringify(json, null, 2)}\n`);
   }

@@ -9,8 +9,11 @@ import { PathHistories } from "./path-history.ts";
 import {
   collectionBody,
   DEFAULT_EXTRA_LINKS,
+  DEFAULT_QUEUES,
   type ExtraLinks,
+  filterClusters,
   hrefFor,
+  inQueues,
   itemBody,
   itemLinks,
   type JsonObject,
@@ -134,12 +137,22 @@ export class ReferenceReader {
     return { commit, chain: await this.repo.chain(commit), pinned: false };
   }
 
-  /** The item or collection at `segments` (below the prefix), plain or `deep`. */
-  read(segments: readonly string[], at: ResolvedCommit, base: string, deep = false): Promise<Representation> {
-    const key = `${at.commit}\0${deep ? 1 : 0}\0${base}\0${segments.join("/")}`;
+  /**
+   * The item or collection at `segments` (below the prefix), plain or `deep`. Clusters whose
+   * `queues` do not meet `queues` (default admin, default) are left out of collections and deep views.
+   */
+  read(
+    segments: readonly string[],
+    at: ResolvedCommit,
+    base: string,
+    options: { deep?: boolean; queues?: readonly string[] } = {},
+  ): Promise<Representation> {
+    const deep = options.deep === true;
+    const queues = options.queues ?? DEFAULT_QUEUES;
+    const key = `${at.commit}\0${deep ? 1 : 0}\0${base}\0${queues.join(",")}\0${segments.join("/")}`;
     let p = this.#built.get(key);
     if (!p) {
-      p = this.#read(segments, at, base, deep);
+      p = this.#read(segments, at, base, deep, queues);
       // Why: deep views can be megabytes; they are rebuilt from cached blobs rather than kept.
       if (deep) return p;
       this.#built.set(key, p);
@@ -154,18 +167,29 @@ export class ReferenceReader {
     at: ResolvedCommit,
     base: string,
     deep: boolean,
+    queues: readonly string[],
   ): Promise<Representation> {
     const loc = await this.#locate(at.commit, segments);
     const version = await this.#histories.lastChange(at.chain, loc.track);
     if (!version) throw notFound(segments);
     const time = this.repo.knownCommit(version)!.time;
     const self = hrefFor(base, segments);
-    const key = `${deep ? "deep" : "plain"}\0${version}\0${loc.track.join("/")}\0${base}`;
+    // Same key, same body: the parent link is the one input that lies outside the tracked path.
+    const key = [
+      deep ? "deep" : "plain",
+      version,
+      loc.track.join("/"),
+      base,
+      queues.join(","),
+      loc.parentSegments.join("/"),
+    ].join("\0");
+    const clusters = segments.length === 3 && segments[0] === "sites" && segments[2] === "clusters";
     if (deep) {
       const name = segments[segments.length - 1] ?? this.prefix[this.prefix.length - 1] ?? "";
-      const items = loc.tree
+      const view = loc.tree
         ? await deepView(this.repo, loc.tree, loc.track, name)
         : sortKeysDeep(await this.repo.json(loc.file!.id, loc.track.join("/")));
+      const items = filterClusters(view, queues, clusters);
       const body = collectionBody(
         items as unknown[] | JsonObject,
         version,
@@ -189,7 +213,7 @@ export class ReferenceReader {
     const items: JsonObject[] = [];
     for (const e of loc.tree!.entries) {
       const member = await this.#member(e, loc.track);
-      if (!member) continue;
+      if (!member || (clusters && !inQueues(member.json, queues))) continue;
       const segs = [...segments, member.name];
       const links = itemLinks({
         base,

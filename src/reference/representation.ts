@@ -32,6 +32,33 @@ export const DEFAULT_EXTRA_LINKS: ExtraLinks = {
   cluster: [{ rel: "status", kind: "item" }],
 };
 
+/** The cluster filter when `?queues=` is absent (a cluster without `queues` is in these). */
+export const DEFAULT_QUEUES: readonly string[] = ["admin", "default"];
+
+/** `?queues=all` */
+export const ALL_QUEUES: readonly string[] = ["admin", "default", "production"];
+
+/** True when a cluster's `queues` meet the filter (missing `queues` counts as admin, default). */
+export function inQueues(cluster: unknown, queues: readonly string[]): boolean {
+  const own = isObject(cluster) && Array.isArray(cluster.queues) ? cluster.queues : DEFAULT_QUEUES;
+  return own.some((q) => queues.includes(String(q)));
+}
+
+/**
+ * Drops clusters outside the queues from a deep view: every `clusters` object (cluster uid ->
+ * cluster), and the view itself when it is one (`isClusters`).
+ */
+export function filterClusters(view: unknown, queues: readonly string[], isClusters: boolean): unknown {
+  if (Array.isArray(view)) return view.map((v) => filterClusters(v, queues, false));
+  if (!isObject(view)) return view;
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(view)) {
+    if (isClusters && !inQueues(v, queues)) continue;
+    out[k] = filterClusters(v, queues, k === "clusters" && isObject(v));
+  }
+  return out;
+}
+
 /** `/3.0` + segments, each percent-encoded; the root is `/3.0/`. */
 export function hrefFor(base: string, segments: readonly string[]): string {
   if (segments.length === 0) return `${base}/`;

@@ -1,35 +1,12 @@
-// Describes this machine as the embedded default's one node (cores and memory detected).
+// The name this machine goes by as a node, and nodes declared in the configuration.
 
-import { availableParallelism, hostname, totalmem } from "node:os";
+import { hostname } from "node:os";
 import type { NodeInfo } from "../domain/node.ts";
 import type { NodeDirectory } from "../services/context.ts";
 
 export function localNodeName(): string {
   const short = hostname().split(".")[0] ?? "localhost";
   return short.replace(/[^A-Za-z0-9_.-]/g, "-") || "localhost";
-}
-
-export function localNode(site: string, cluster: string, cores?: number): NodeInfo {
-  const n = cores ?? availableParallelism();
-  const mem = totalmem();
-  return {
-    uid: localNodeName(),
-    site,
-    cluster,
-    cores: n,
-    memoryBytes: mem,
-    gpus: 0,
-    properties: {
-      cluster,
-      host: localNodeName(),
-      network_address: localNodeName(),
-      nodeset: cluster,
-      core_count: n,
-      memnode: Math.floor(mem / 1024 / 1024),
-      gpu_count: 0,
-      exotic: false,
-    },
-  };
 }
 
 /** A node declared in the configuration (`site.nodes`), run by a `gridq agent`. */
@@ -54,7 +31,7 @@ export function declaredNode(site: string, cluster: string, name: string, cores:
   };
 }
 
-/** A directory of fixed nodes, one site each (the embedded default before the reference). */
+/** A directory of fixed nodes (those of `site.nodes`, until the reference describes them). */
 export function staticNodeDirectory(nodes: NodeInfo[]): NodeDirectory {
   const sites = [...new Set(nodes.map((n) => n.site))];
   return { sites: () => sites, nodes: (site) => nodes.filter((n) => n.site === site) };

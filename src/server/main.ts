@@ -1,9 +1,9 @@
 // `gridq serve`: opens the store, bootstraps the first start, wires services, the embedded
 // agent and the HTTP server, and listens. The composition root of the server side.
 
-import { type ChildProcess, fork } from "node:child_process";
+import { fork } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,9 @@ import type { GridqConfig } from "../config/config.ts";
 import type { NodeInfo } from "../domain/node.ts";
 import type { AgentToServer, ServerToAgent } from "../protocol/agent-messages.ts";
 import { ipcChannel } from "../protocol/ipc-channel.ts";
+import { createLocalReference, readMachineFacts } from "../reference/local-reference.ts";
+import { createReferenceNodeDirectory } from "../reference/reference-node-directory.ts";
+import { ReferenceReader } from "../reference/reference-reader.ts";
 import { AgentHub } from "../services/agent-hub.ts";
 import { Authenticator, createUser, generatePassword } from "../services/auth.ts";
 import { type ServiceDeps, systemClock } from "../services/context.ts";
@@ -22,7 +25,7 @@ import { Scheduler } from "../services/schedule-jobs.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { AppServices } from "./app-services.ts";
 import { buildApp } from "./build-app.ts";
-import { declaredNode, localNode, staticNodeDirectory } from "./local-node.ts";
+import { declaredNode, localNodeName, staticNodeDirectory } from "./local-node.ts";
 
 export const VERSION = "0.1.0";
 
@@ -59,7 +62,8 @@ export interface RunningServer {
 export interface Assembled {
   app: FastifyInstance;
   services: AppServices;
-  node: NodeInfo;
+  /** The embedded agent's node, or null when the reference does not describe it. */
+  node: NodeInfo | null;
   runAs: UnixAccount | null;
   close(): Promise<void>;
 }
@@ -77,17 +81,57 @@ export async function assemble(
   });
   const store = new SqliteStore(config.db.path);
   await store.migrate();
-  // Declared nodes (`site.nodes`) are run by `gridq agent`s; otherwise this machine is the one
-  // node, run by the embedded agent.
+
+  // The platform description: the scheduler's nodes and the reference API both read it.
+  const nodeName = config.agent.node ?? localNodeName();
+  let refPath = config.reference.path;
+  if (!refPath) {
+    refPath = join(config.home, "reference");
+    const facts = readMachineFacts();
+    createLocalReference(
+      refPath,
+      config.site.cores ? { ...facts, cores: config.site.cores, threads: config.site.cores } : facts,
+      {
+        site: config.site.name,
+        cluster: config.site.cluster,
+        node: nodeName,
+      },
+    );
+  }
+  const reader = new ReferenceReader(refPath, {
+    prefix: config.reference.prefix,
+    ...(config.reference.branch ? { branch: config.reference.branch } : {}),
+  });
+  let scheduler: Scheduler | null = null;
+  // Nodes declared in the configuration (`site.nodes`), run by `gridq agent`s, stand in for the
+  // reference's until the reference describes them; then no embedded agent starts.
   const declared = config.site.nodes.map((n) =>
     declaredNode(config.site.name, config.site.cluster, n.name, n.cores),
   );
+  const fromReference = await createReferenceNodeDirectory(reader, {
+    // A changed description may make room (or remove nodes): plan every site again.
+    onChange: () => {
+      for (const s of nodes.sites()) scheduler?.poke(s);
+    },
+    onError: (e) => log.warn({ err: e }, "reading the reference failed"),
+  });
+  const nodes =
+    declared.length > 0
+      ? { ...staticNodeDirectory(declared), close: () => fromReference.close() }
+      : fromReference;
   const node =
-    declared[0] ?? localNode(config.site.name, config.site.cluster, config.site.cores || undefined);
-  const nodes = declared.length > 0 ? declared : [node];
-  const deps: ServiceDeps = { store, clock: systemClock, config, nodes: staticNodeDirectory(nodes), log };
+    declared.length > 0
+      ? undefined
+      : nodes
+          .sites()
+          .flatMap((s) => nodes.nodes(s))
+          .find((n) => n.uid === nodeName);
+  if (!node && declared.length === 0) {
+    log.warn({ node: nodeName }, "the embedded agent's node is not in the reference: it will run no jobs");
+  }
+  const deps: ServiceDeps = { store, clock: systemClock, config, nodes, log };
   const auth = new Authenticator(deps, loadOrCreateKey(join(config.home, "jwt.key")));
-  const scheduler = new Scheduler(deps);
+  scheduler = new Scheduler(deps);
   const hub = new AgentHub(deps, scheduler);
   const services: AppServices = { deps, auth, hub, scheduler };
   // Jobs call the server as their submitter (`gridq exec` from inside a job).
@@ -106,34 +150,19 @@ export async function assemble(
     );
   }
   // The embedded agent: the same Agent as `gridq agent`, in its own process over IPC.
-  let agentProc: ChildProcess | null = null;
-  let serverSide: ReturnType<typeof ipcChannel<AgentToServer, ServerToAgent>> | null = null;
-  if (declared.length === 0) {
-    agentProc = forkEmbeddedAgent({
-      node: node.uid,
-      stateDir: join(config.home, "agent"),
-      // Node files and exit statuses must be reachable by the jobs' account, so not under the
-      // private data folder; stable, so jobs adopted after a restart still find them.
-      runDir: join(
-        tmpdir(),
-        `gridq-run-${me.uid}-${createHash("sha256").update(config.home).digest("hex").slice(0, 12)}`,
-      ),
-      killGrace: config.jobs.killGrace,
-      runAsSubmitter: config.jobs.runAsSubmitter,
-      fallbackUser: config.jobs.fallbackUser,
-      allowRoot: config.jobs.allowRoot,
-      baseEnv: jobBaseEnv(),
-    });
-    serverSide = ipcChannel<AgentToServer, ServerToAgent>(agentProc);
-    hub.attach(node.site, serverSide);
-  }
+  const embedded = node ? startEmbeddedAgent(config, node, hub) : null;
 
-  const app = await buildApp({ services, logger: log, version: VERSION });
+  const app = await buildApp({
+    services,
+    logger: log,
+    version: VERSION,
+    reference: { reference: reader, publicReads: config.reference.publicReads },
+  });
   let closed = false;
   return {
     app,
     services,
-    node,
+    node: node ?? null,
     runAs,
     async close() {
       if (closed) return;
@@ -142,13 +171,57 @@ export async function assemble(
       hub.close();
       await scheduler.idle();
       await hub.settled();
-      const proc = agentProc;
-      if (proc && serverSide) {
-        const exited = new Promise((r) => (proc.exitCode !== null ? r(null) : proc.once("exit", r)));
-        serverSide.close();
-        await exited;
-      }
+      await embedded?.stop();
+      nodes.close();
+      await reader.close();
       await store.close();
+    },
+  };
+}
+
+function startEmbeddedAgent(
+  config: Readonly<GridqConfig>,
+  node: NodeInfo,
+  hub: AgentHub,
+): { stop(): Promise<void> } {
+  // Node files and exit statuses must be reachable by the jobs' account, so not under the
+  // private data folder; stable per data folder, so that after a crash the next server's agent
+  // adopts the jobs and finds their statuses there.
+  const hash = createHash("sha256").update(config.home).digest("hex").slice(0, 12);
+  const runDir = join(tmpdir(), `gridq-run-${process.getuid?.() ?? 0}-${hash}`);
+  const child = fork(fileURLToPath(new URL("../agent/embedded-main.ts", import.meta.url)), [], {
+    env: {
+      ...process.env,
+      GRIDQ_AGENT_OPTIONS: JSON.stringify({
+        node: node.uid,
+        stateDir: join(config.home, "agent"),
+        runDir,
+        killGrace: config.jobs.killGrace,
+        runAsSubmitter: config.jobs.runAsSubmitter,
+        fallbackUser: config.jobs.fallbackUser,
+        allowRoot: config.jobs.allowRoot,
+        baseEnv: jobBaseEnv(),
+      } satisfies EmbeddedAgentOptions),
+    },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    serialization: "json",
+  });
+  const channel = ipcChannel<AgentToServer, ServerToAgent>(child);
+  hub.attach(node.site, channel);
+  return {
+    async stop() {
+      const exited = new Promise((r) => (child.exitCode !== null ? r(null) : child.once("exit", r)));
+      channel.close();
+      await exited;
+      // Left in place while jobs still run (they keep running after a stop, and are adopted
+      // next time); removed when empty, so /tmp does not collect one per data folder.
+      for (const d of [join(runDir, "status"), join(runDir, "nodefiles"), runDir]) {
+        try {
+          rmdirSync(d);
+        } catch {
+          break; // not empty: a job still uses it
+        }
+      }
     },
   };
 }
@@ -187,12 +260,15 @@ export async function startServer(
   }
   if (runAs)
     out.write(`gridq: running as root: jobs run as '${runAs.name}' (set jobs.allowRoot to change)\n`);
-  const nodes = deps.nodes.nodes(node.site);
-  const what =
-    config.site.nodes.length > 0
-      ? `${nodes.length} nodes for agents: ${nodes.map((n) => n.uid).join(", ")}`
-      : `node '${node.uid}', ${node.cores} cores`;
-  out.write(`gridq: serving ${url} (site '${node.site}', ${what})\n`);
+  const sites = deps.nodes.sites();
+  const declared = config.site.nodes.map((n) => n.name);
+  out.write(
+    declared.length > 0
+      ? `gridq: serving ${url} (site '${config.site.name}', ${declared.length} nodes for agents: ${declared.join(", ")})\n`
+      : node
+        ? `gridq: serving ${url} (site '${node.site}', node '${node.uid}', ${node.cores} cores)\n`
+        : `gridq: serving ${url} (sites ${sites.join(", ") || "none"}; no embedded agent: set agent.node to a node of the reference)\n`,
+  );
   return { url, close: () => a.close() };
 }
 
@@ -205,16 +281,6 @@ function refreshCredentialsUrl(path: string, url: string): void {
   } catch {
     // A damaged credentials file is the CLI's to report; the server does not need it.
   }
-}
-
-/** The embedded agent runs in its own small process: forking jobs from it is cheap. */
-function forkEmbeddedAgent(o: EmbeddedAgentOptions): ChildProcess {
-  const child = fork(fileURLToPath(new URL("../agent/embedded-main.ts", import.meta.url)), [], {
-    env: { ...process.env, GRIDQ_AGENT_OPTIONS: JSON.stringify(o) },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-    serialization: "json",
-  });
-  return child;
 }
 
 /** What a job inherits from the agent's environment: the basics, never the agent's secrets. */

@@ -73,7 +73,10 @@ export class AgentReads {
   deliver(m: Incoming): void {
     const p = this.#pending.get(m.stream);
     if (!p) return; // canceled meanwhile
-    if (p.exec) return this.#deliverExec(m.stream, p, m);
+    if (p.exec) {
+      this.#deliverExec(m.stream, p, m);
+      return;
+    }
     if (m.type === "end" && (m.missing || m.refused)) {
       this.#pending.delete(m.stream);
       p.opened?.(m.refused ? { refused: m.refused } : null);

@@ -49,9 +49,15 @@ export class NodeMetrics {
 
   record(site: string, node: string, at: number, values: Record<string, number>): void {
     let nodes = this.#history.get(site);
-    if (!nodes) this.#history.set(site, (nodes = new Map()));
+    if (!nodes) {
+      nodes = new Map();
+      this.#history.set(site, nodes);
+    }
     let samples = nodes.get(node);
-    if (!samples) nodes.set(node, (samples = []));
+    if (!samples) {
+      samples = [];
+      nodes.set(node, samples);
+    }
     samples.push({ at, values });
     // Bounded: the oldest samples go first (splice in batches, not one shift per sample).
     if (samples.length > this.#keep + 64) samples.splice(0, samples.length - this.#keep);

@@ -5,24 +5,11 @@ import { expandOutputPattern, type JobRecord, type NewJob } from "../domain/job.
 import { fitsAtAll, unsupportedPart } from "../domain/placement.ts";
 import { DEFAULT_QUEUES } from "../domain/queues.ts";
 import { parseResourceRequest, parseWalltime, type ResourceRequest } from "../domain/resource-request.ts";
+import type { SubmitJobRequest } from "../protocol/job-types.ts";
 import type { Actor, ServiceDeps } from "./context.ts";
 
-export interface SubmitJobInput {
-  command?: string;
-  resources?: string;
-  walltime?: string | number;
-  name?: string;
-  project?: string;
-  queue?: string;
-  directory?: string;
-  stdout?: string;
-  stderr?: string;
-  properties?: string;
-  types?: string[];
-  reservation?: string;
-  hold?: boolean;
-  env?: Record<string, string>;
-}
+/** A submission as it arrives: every field optional, checked here (the wire type names them). */
+export type SubmitJobInput = Partial<SubmitJobRequest>;
 
 const LEVEL_WORD = /(^|[,+/{}\s])(nodes?|host|network_address|cpu|cores?|gpu)\s*=/i;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -2,7 +2,7 @@
 // real CLI run as child processes against it. Every process started here is stopped after.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after } from "node:test";
@@ -116,6 +116,13 @@ export async function startGridq(
     });
   });
   proc.removeAllListeners("exit");
+  // Everything the server prints goes on into server.log in its data folder, for inspection.
+  proc.stderr!.removeAllListeners("data");
+  proc.stdout!.removeAllListeners("data");
+  const logFile = join(home, "server.log");
+  writeFileSync(logFile, log);
+  proc.stderr!.on("data", (d: Buffer) => appendFileSync(logFile, d));
+  proc.stdout!.on("data", (d: Buffer) => appendFileSync(logFile, d));
   const server: GridqServer = {
     url,
     home,

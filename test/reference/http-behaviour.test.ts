@@ -112,21 +112,23 @@ describe("caching", () => {
   });
 
   test("over a real socket: headers, keep-alive, 304, HEAD", async () => {
-    {
-      const r = await request(`${address}${NODE}`);
-      const body = await r.body.json();
-      assert.equal(r.statusCode, 200);
-      assert.equal((body as { uid: string }).uid, "ecotype-1");
-      const again = await request(`${address}${NODE}`, {
-        headers: { "if-none-match": String(r.headers.etag) },
-      });
-      await again.body.dump();
-      assert.equal(again.statusCode, 304);
-      const head = await request(`${address}${NODE}`, { method: "HEAD" });
-      await head.body.dump();
-      assert.equal(head.statusCode, 200);
-      assert.equal(head.headers.etag, r.headers.etag);
-    }
+    const r = await request(`${address}${NODE}`);
+    const body = await r.body.json();
+    assert.equal(r.statusCode, 200);
+    assert.equal((body as { uid: string }).uid, "ecotype-1");
+    assert.equal(r.headers.connection, "keep-alive");
+    assert.equal(r.headers.vary, "Accept");
+    assert.match(String(r.headers["last-modified"]), /GMT$/);
+    assert.match(String(r.headers["cache-control"]), /^max-age=60, public/);
+    const again = await request(`${address}${NODE}`, {
+      headers: { "if-none-match": String(r.headers.etag) },
+    });
+    await again.body.dump();
+    assert.equal(again.statusCode, 304);
+    const head = await request(`${address}${NODE}`, { method: "HEAD" });
+    await head.body.dump();
+    assert.equal(head.statusCode, 200);
+    assert.equal(head.headers.etag, r.headers.etag);
   });
 });
 

@@ -145,6 +145,9 @@ test("?branch= serves another branch; an unknown branch is a 404", async () => {
     testing.items.map((n: { uid: string }) => n.uid),
     ["c1-1", "c1-9"],
   );
+  const testingHead = repo.git("rev-parse", "testing");
+  const pinned = (await get(`${NODES}?version=${testingHead}`)).json();
+  assert.equal(pinned.total, 2, "?version= reads a commit of any branch");
   const viaHeader = (await get(NODES, { "x-api-reference-branch": "testing" })).json();
   assert.equal(viaHeader.total, 2);
   assert.equal((await get(`${NODES}?branch=nope`)).statusCode, 404);

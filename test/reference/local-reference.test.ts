@@ -64,3 +64,22 @@ test("readMachineFacts describes this machine", () => {
   assert.ok(f.memoryBytes > 0);
   assert.ok(f.hostname.length > 0);
 });
+
+test("names can follow the server's config (site, cluster, the agent's node name)", async () => {
+  const dir = join(root, "named");
+  const made = createLocalReference(dir, facts, { site: "home", cluster: "box", node: "Build-Box" });
+  assert.deepEqual([made.site, made.cluster, made.node], ["home", "box", "Build-Box"]);
+  const reader = new ReferenceReader(dir);
+  try {
+    const { nodes } = await listSiteNodes(reader, "home");
+    assert.deepEqual(
+      nodes.map((n) => [n.uid, n.site, n.cluster]),
+      [["Build-Box", "home", "box"]],
+    );
+  } finally {
+    await reader.close();
+  }
+  assert.throws(() => createLocalReference(join(root, "bad"), facts, { node: "../x" }), {
+    code: "GRIDQ_VALIDATION",
+  });
+});

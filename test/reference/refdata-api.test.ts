@@ -109,6 +109,32 @@ describe("versions", () => {
     assert.equal(first.type, "version");
   });
 
+  test("concurrent requests extending one path's history agree (no change counted twice)", async () => {
+    const path = "sites/nantes/clusters/ecotype/nodes/ecotype-2";
+    const expected = repo.git("log", "--format=%H", "--", `data/grid5000/${path}.json`).split("\n");
+    // First the history up to an older commit, so the concurrent requests all extend that one.
+    const older = repo.git("rev-list", "-1", "--first-parent", "--before=2020-01-01T00:00:00Z", "main");
+    const early = await getJson(`/3.0/${path}/versions?version=${older}&limit=500`);
+    assert.deepEqual(
+      (early.items as { uid: string }[]).map((v) => v.uid),
+      repo.git("log", "--format=%H", older, "--", `data/grid5000/${path}.json`).split("\n"),
+    );
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        app.inject({ url: i % 2 ? `/3.0/${path}/versions?limit=500` : `/3.0/${path}` }),
+      ),
+    );
+    for (const [i, r] of answers.entries()) {
+      assert.equal(r.statusCode, 200);
+      if (i % 2)
+        assert.deepEqual(
+          r.json().items.map((v: { uid: string }) => v.uid),
+          expected,
+        );
+      else assert.equal(r.json().version, expected[0]);
+    }
+  });
+
   test("folders and the root follow git log too; default limit 100, max 500", async () => {
     for (const path of ["sites/nantes", "sites/lyon/clusters", ""]) {
       const expected = repo
@@ -273,5 +299,43 @@ describe("deep", () => {
     const keys = Object.keys(items.lyon!);
     assert.deepEqual(keys, [...keys].sort());
     assert.equal(sites.total, 3);
+    const root = await getJson("/3.0/?deep=true");
+    assert.deepEqual(Object.keys(root.items as object), ["network_equipments", "sites", "type", "uid"]);
+    assert.equal(root.total, 4);
+    assert.ok(Array.isArray((root.items as { network_equipments: unknown }).network_equipments));
+  });
+});
+
+describe("queues", () => {
+  test("?queues= keeps the clusters whose queues meet it; default admin,default; bad lists are 400", async () => {
+    const all = (await getJson("/3.0/sites/grenoble/clusters?queues=all")).items as {
+      uid: string;
+      queues?: string[];
+    }[];
+    const byDefault = (await getJson("/3.0/sites/grenoble/clusters")).items as { uid: string }[];
+    // In this data every cluster lists admin, so the default filter hides nothing.
+    assert.deepEqual(
+      byDefault.map((c) => c.uid),
+      all.map((c) => c.uid),
+    );
+    const production = (await getJson("/3.0/sites/grenoble/clusters?queues=production")).items as {
+      uid: string;
+    }[];
+    const expected = all.filter((c) => c.queues?.includes("production")).map((c) => c.uid);
+    assert.ok(expected.length > 0 && expected.length < all.length);
+    assert.deepEqual(
+      production.map((c) => c.uid),
+      expected,
+    );
+    const deep = await getJson("/3.0/sites?deep=true&queues=production");
+    assert.deepEqual(Object.keys((deep.items as Record<string, { clusters: object }>).lyon!.clusters), []);
+    const grenoble = (deep.items as Record<string, { clusters: Record<string, unknown> }>).grenoble!;
+    assert.deepEqual(Object.keys(grenoble.clusters), [...expected].sort());
+    const viaHeader = await app.inject({
+      url: "/3.0/sites/grenoble/clusters",
+      headers: { "x-api-reference-queues": "production" },
+    });
+    assert.equal(viaHeader.json().total, expected.length);
+    assert.equal((await app.inject({ url: "/3.0/sites/grenoble/clusters?queues=a;b" })).statusCode, 400);
   });
 });

@@ -44,6 +44,8 @@ test("defaults, with the data folder from GRIDQ_HOME", () => {
       metricsInterval: 5,
       metricsHistory: 720,
     },
+    reference: { path: null, prefix: "data/grid5000", branch: null, publicReads: true },
+    agent: { node: null },
     db: { engine: "sqlite", path: join(h, "gridq.db") },
     auth: { tokenTtl: 14400, maxTokenTtl: 2592000, basicCacheTtl: 60 },
     jobs: {

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { nodefileLines, plan } from "../../src/domain/planner.ts";
+import { nodefileLines, plan, planSession, quantizeWalltime } from "../../src/domain/planner.ts";
 import type { PlanInput, RunningJob } from "../../src/domain/planner-types.ts";
 import { checkPlan, cluster, job } from "./helpers/planner-fixtures.ts";
 
@@ -288,5 +288,58 @@ describe("planner: fair-share", () => {
     assert.equal(fair.of(999).scheduledAt, NOW);
     const fifo = planChecked({ now: NOW, nodes, running: [], waiting: [...heavy, light] });
     assert.equal(fifo.of(999).scheduledAt, NOW + 50 * 60);
+  });
+});
+
+describe("planner: event-driven start", () => {
+  it("starts a new job at once only in cores idle through its walltime", () => {
+    const nodes = cluster("a", 2, 4);
+    const input: PlanInput = {
+      now: NOW,
+      nodes,
+      running: [run(1, "a-1", 4, 1000), run(2, "a-2", 1, 50, true)],
+      waiting: [job("nodes=2", 600, { id: 10, submittedAt: 1 })],
+    };
+    const session = planSession(input);
+    assert.equal(session.plan.jobs[0]!.scheduledAt, NOW + 1000);
+    // a-2 has 3 idle cores, but job 10 holds the whole node from +1000.
+    const short = job("nodes=1/core=3", 100, { id: 11 });
+    const long = job("nodes=1/core=3", 2000, { id: 12 });
+    const big = job("nodes=1/core=4", 100, { id: 13 });
+    assert.deepEqual(session.startNow(long), null);
+    assert.equal(session.startNow(big), null, "would need the besteffort job's core");
+    assert.deepEqual(session.startNow(short), { id: 11, nodes: [{ uid: "a-2", cores: 3 }] });
+    assert.equal(session.startNow(job("core=1", 10, { id: 14 })), null, "now full");
+    assert.equal(session.startNow(job("core=1", 10, { id: 15, hold: true })), null);
+    // The whole stays sound: plan + the started job checked together.
+    const all = { ...input, waiting: [...input.waiting, short] };
+    const merged = {
+      ...session.plan,
+      starts: [...session.plan.starts, { id: 11, nodes: [{ uid: "a-2", cores: 3 }] }],
+      jobs: [
+        ...session.plan.jobs,
+        { id: 11, scheduledAt: NOW, reason: null, nodes: [{ uid: "a-2", cores: 3 }] },
+      ],
+    };
+    assert.deepEqual(checkPlan(all, merged), []);
+  });
+});
+
+describe("planner: walltime steps", () => {
+  it("rounds walltimes up to N values per doubling, and plans with them", () => {
+    assert.equal(quantizeWalltime(3600, 8), 3840);
+    assert.equal(quantizeWalltime(3840, 8), 3840);
+    assert.equal(quantizeWalltime(300, 8), 320);
+    assert.equal(quantizeWalltime(5, 8), 5);
+    for (let w = 9; w < 100_000; w += 997) {
+      const q = quantizeWalltime(w, 8);
+      assert.ok(q >= w && q <= w * 1.125, `${w} -> ${q}`);
+    }
+    const nodes = cluster("a", 1, 4);
+    const waiting = [job("nodes=1", 300, { id: 1 }), job("nodes=1", 300, { id: 2 })];
+    const exact = plan({ now: NOW, nodes, running: [], waiting });
+    const coarse = plan({ now: NOW, nodes, running: [], waiting, walltimeSteps: 8 });
+    assert.equal(exact.jobs[1]!.scheduledAt, NOW + 300);
+    assert.equal(coarse.jobs[1]!.scheduledAt, NOW + 320);
   });
 });

@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isGridqError } from "../../src/domain/errors.ts";
-import { likeToRegExp, nodeFilter, parseFilter } from "../../src/domain/properties-filter.ts";
+import { likeToRegExp, nodeFilter } from "../../src/domain/properties-eval.ts";
+import { parseFilter } from "../../src/domain/properties-filter.ts";
 
 const dahu = { cluster: "dahu", gpu_count: 0, memnode: 196608, exotic: false, nodeset: "dahu" };
 const chifflot = { cluster: "chifflot", gpu_count: 2, memnode: 196608, exotic: "YES", nodeset: "chifflot" };

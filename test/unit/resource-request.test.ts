@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isGridqError } from "../../src/domain/errors.ts";
-import { compileFilter } from "../../src/domain/properties-filter.ts";
+import { compileFilter } from "../../src/domain/properties-eval.ts";
 import { formatWalltime, parseResourceRequest, parseWalltime } from "../../src/domain/resource-request.ts";
 
 const levels = (text: string) => parseResourceRequest(text).groups.map((g) => g.levels);

@@ -29,7 +29,10 @@ export const prometheusPlugin = fp(async (app: FastifyInstance, opts: { services
     if (route === "/metrics") return;
     const key = `${req.method} ${route} ${reply.statusCode}`;
     let h = latency.get(key);
-    if (!h) latency.set(key, (h = { counts: BUCKETS.map(() => 0), sum: 0, count: 0 }));
+    if (!h) {
+      h = { counts: BUCKETS.map(() => 0), sum: 0, count: 0 };
+      latency.set(key, h);
+    }
     const s = reply.elapsedTime / 1000;
     BUCKETS.forEach((b, i) => {
       if (s <= b) h.counts[i]!++;
@@ -73,9 +76,9 @@ export const prometheusPlugin = fp(async (app: FastifyInstance, opts: { services
     for (const [key, h] of latency) {
       const [method, route, status] = key.split(" ");
       const l = `method="${esc(method!)}",route="${esc(route!)}",status="${status}"`;
-      BUCKETS.forEach((b, i) =>
-        out.push(`gridq_http_request_duration_seconds_bucket{${l},le="${b}"} ${h.counts[i]}`),
-      );
+      for (const [i, b] of BUCKETS.entries()) {
+        out.push(`gridq_http_request_duration_seconds_bucket{${l},le="${b}"} ${h.counts[i]}`);
+      }
       out.push(`gridq_http_request_duration_seconds_bucket{${l},le="+Inf"} ${h.count}`);
       out.push(`gridq_http_request_duration_seconds_sum{${l}} ${h.sum}`);
       out.push(`gridq_http_request_duration_seconds_count{${l}} ${h.count}`);

@@ -12,7 +12,7 @@ import {
   type Representation,
   type Selector,
 } from "../../reference/reference-reader.ts";
-import { httpDate, MEDIA, parseSegments } from "../../reference/representation.ts";
+import { ALL_QUEUES, httpDate, MEDIA, parseSegments } from "../../reference/representation.ts";
 
 export interface ReferenceRoutesOptions {
   /** A reader shared with the rest of the server (e.g. the scheduler); the plugin does not close it. */
@@ -56,6 +56,8 @@ const CONTENT_TYPE = {
 interface Rendered {
   body: string;
   etag: string;
+  /** HTTP-date of the version's commit, or undefined when the body has no commit. */
+  lastModified: string | undefined;
 }
 
 interface Query {
@@ -76,7 +78,11 @@ export const referenceRoutes: FastifyPluginAsync<ReferenceRoutesOptions> = async
     let r = rendered.get(key);
     if (!r) {
       const body = pretty ? `${JSON.stringify(rep.body, null, 2)}\n` : JSON.stringify(rep.body);
-      r = { body, etag: `"${createHash("sha1").update(media).update(body).digest("base64url")}"` };
+      r = {
+        body,
+        etag: `"${createHash("sha1").update(media).update(body).digest("base64url")}"`,
+        lastModified: rep.time > 0 ? httpDate(rep.time) : undefined,
+      };
       // Why: bound memory by bytes too: large (deep) bodies are not kept.
       if (body.length <= MAX_CACHED_BODY) rendered.set(key, r);
     }
@@ -179,7 +185,10 @@ async function handle(
     return send(req, reply, rep, forceJson, render, CACHE_VERSIONS, pretty);
   }
   const at = await reader.resolve(selector);
-  const rep = await reader.read(segments, at, base, flag(query, "deep", false));
+  const rep = await reader.read(segments, at, base, {
+    deep: flag(query, "deep", false),
+    queues: queuesParam(query, req),
+  });
   return send(req, reply, rep, forceJson, render, at.pinned ? CACHE_PINNED : CACHE_SHORT, pretty);
 }
 
@@ -200,9 +209,8 @@ function send(
     .header("allow", ALLOW)
     .header("etag", r.etag)
     .header("cache-control", cacheControl);
-  if (rep.time > 0) reply.header("last-modified", httpDate(rep.time));
-  const lastModified = rep.time > 0 ? httpDate(rep.time) : undefined;
-  if (fresh(req.headers, { etag: r.etag, "last-modified": lastModified })) {
+  if (r.lastModified) reply.header("last-modified", r.lastModified);
+  if (fresh(req.headers, { etag: r.etag, "last-modified": r.lastModified })) {
     return reply.code(304).send();
   }
   return reply.send(r.body);
@@ -248,6 +256,20 @@ function intParam(query: Query, name: string, fallback: number): number {
     throw new GridqError("GRIDQ_BAD_REQUEST", `Invalid ${name} '${v}': expected a non-negative integer.`);
   }
   return Number(v);
+}
+
+/** `?queues=a,b` (or header X-Api-Reference-Queues); `all` = admin, default, production. */
+function queuesParam(query: Query, req: FastifyRequest): readonly string[] | undefined {
+  const raw = single(query, "queues") ?? headerValue(req, "x-api-reference-queues");
+  if (raw === undefined) return undefined;
+  if (raw === "all") return ALL_QUEUES;
+  if (!/^[A-Za-z0-9_-]{1,64}(,[A-Za-z0-9_-]{1,64}){0,31}$/.test(raw)) {
+    throw new GridqError(
+      "GRIDQ_BAD_REQUEST",
+      `Invalid queues '${raw}': expected a comma-separated list or 'all'.`,
+    );
+  }
+  return raw.split(",");
 }
 
 function headerValue(req: FastifyRequest, name: string): string | undefined {

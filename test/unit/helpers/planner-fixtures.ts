@@ -2,7 +2,7 @@
 
 import type { NodeInfo } from "../../../src/domain/node.ts";
 import type { Plan, PlanInput, WaitingJob } from "../../../src/domain/planner-types.ts";
-import { compileFilter } from "../../../src/domain/properties-filter.ts";
+import { compileFilter } from "../../../src/domain/properties-eval.ts";
 import { parseResourceRequest } from "../../../src/domain/resource-request.ts";
 import { filterPropertiesOf } from "../../../src/domain/resource-shape.ts";
 
