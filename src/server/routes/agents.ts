@@ -100,42 +100,47 @@ export async function agentRoutes(app: FastifyInstance, opts: { services: AppSer
 
   // The agents' connection. Authenticated here, before the upgrade, with the node's credential
   // (`Authorization: Bearer gqn_...`): a user's token does not make anyone a node.
-  app.get<{ Params: { site: string }; Querystring: { node: string } }>(
-    "/sites/:site/agents/connect",
-    {
-      websocket: true,
-      config: { nodeAuth: true },
-      schema: {
-        summary: "WebSocket for `gridq agent` (agent protocol, docs/agents.md)",
-        tags: ["agents"],
-        params: siteParams,
-        querystring: {
-          type: "object",
-          required: ["node"],
-          additionalProperties: false,
-          properties: { node: nodeName },
-        },
-      },
-      preHandler: async (req) => {
-        const c = parseAuthorization(req.headers.authorization ?? "");
-        const ok =
-          c?.kind === "bearer" && (await checkNodeCredential(deps, req.params.site, req.query.node, c.token));
-        if (!ok) {
-          throw new GridqError(
-            "GRIDQ_UNAUTHENTICATED",
-            `no valid credential for node '${req.query.node}' of site '${req.params.site}'`,
-          );
-        }
+  app.route<{ Params: { site: string }; Querystring: { node: string } }>({
+    method: "GET",
+    url: "/sites/:site/agents/connect",
+    config: { nodeAuth: true },
+    schema: {
+      summary: "WebSocket for `gridq agent` (agent protocol, docs/agents.md)",
+      tags: ["agents"],
+      params: siteParams,
+      querystring: {
+        type: "object",
+        required: ["node"],
+        additionalProperties: false,
+        properties: { node: nodeName },
       },
     },
-    (socket, req) => {
+    preHandler: async (req) => {
+      const c = parseAuthorization(req.headers.authorization ?? "");
+      const ok =
+        c?.kind === "bearer" && (await checkNodeCredential(deps, req.params.site, req.query.node, c.token));
+      if (!ok) {
+        throw new GridqError(
+          "GRIDQ_UNAUTHENTICATED",
+          `no valid credential for node '${req.query.node}' of site '${req.params.site}'`,
+        );
+      }
+    },
+    // A plain GET (no Upgrade) gets a clear error, not an empty 404.
+    handler: async () => {
+      throw new GridqError(
+        "GRIDQ_BAD_REQUEST",
+        "this is the agents' WebSocket: connect with an HTTP Upgrade",
+      );
+    },
+    wsHandler: (socket, req) => {
       socket.on("error", () => {});
       const channel = webSocketChannel<AgentToServer, ServerToAgent>(socket, (why) =>
         deps.log.warn({ node: req.query.node, why }, "agent sent a bad frame"),
       );
       services.hub.attach(req.params.site, channel, { node: req.query.node });
     },
-  );
+  });
 }
 
 export const agentWebSocketOptions = { options: { maxPayload: MAX_AGENT_MESSAGE } } as const;
