@@ -3,13 +3,12 @@
 // Jobs outlive this process: the next `gridq agent` on the same state dir adopts them.
 
 import { readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import WebSocket from "ws";
 import type { AgentToServer, ServerToAgent } from "../protocol/agent-messages.ts";
 import { MAX_AGENT_MESSAGE, webSocketChannel } from "../protocol/websocket-channel.ts";
 import { Agent } from "./agent.ts";
 import { accountFor } from "./job-account.ts";
+import { defaultRunDir, removeRunDirIfEmpty } from "./run-dir.ts";
 
 export interface RemoteAgentOptions {
   server: string;
@@ -60,7 +59,7 @@ export async function runRemoteAgent(o: RemoteAgentOptions, signal: AbortSignal)
   const agent = new Agent({
     node: o.node,
     stateDir: o.stateDir,
-    runDir: o.runDir ?? join(tmpdir(), `gridq-run-${process.getuid?.() ?? 0}-${o.node}`),
+    runDir: o.runDir ?? defaultRunDir(o.stateDir),
     killGrace: o.killGrace,
     serverUrl: o.server,
     baseEnv: jobBaseEnv(process.env),
@@ -92,6 +91,7 @@ export async function runRemoteAgent(o: RemoteAgentOptions, signal: AbortSignal)
     }
   } finally {
     agent.stop();
+    removeRunDirIfEmpty(o.runDir ?? defaultRunDir(o.stateDir));
   }
 }
 

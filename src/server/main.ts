@@ -2,14 +2,14 @@
 // agent and the HTTP server, and listens. The composition root of the server side.
 
 import { fork } from "node:child_process";
-import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
-import { tmpdir, userInfo } from "node:os";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import type { EmbeddedAgentOptions } from "../agent/embedded-main.ts";
+import { defaultRunDir, removeRunDirIfEmpty } from "../agent/run-dir.ts";
 import { findAccount, type UnixAccount } from "../agent/unix-account.ts";
 import type { GridqConfig } from "../config/config.ts";
 import type { NodeInfo } from "../domain/node.ts";
@@ -187,8 +187,7 @@ function startEmbeddedAgent(
   // Node files and exit statuses must be reachable by the jobs' account, so not under the
   // private data folder; stable per data folder, so that after a crash the next server's agent
   // adopts the jobs and finds their statuses there.
-  const hash = createHash("sha256").update(config.home).digest("hex").slice(0, 12);
-  const runDir = join(tmpdir(), `gridq-run-${process.getuid?.() ?? 0}-${hash}`);
+  const runDir = defaultRunDir(join(config.home, "agent"));
   const child = fork(fileURLToPath(new URL("../agent/embedded-main.ts", import.meta.url)), [], {
     env: {
       ...process.env,
@@ -215,13 +214,7 @@ function startEmbeddedAgent(
       await exited;
       // Left in place while jobs still run (they keep running after a stop, and are adopted
       // next time); removed when empty, so /tmp does not collect one per data folder.
-      for (const d of [join(runDir, "status"), join(runDir, "nodefiles"), runDir]) {
-        try {
-          rmdirSync(d);
-        } catch {
-          break; // not empty: a job still uses it
-        }
-      }
+      removeRunDirIfEmpty(runDir);
     },
   };
 }
