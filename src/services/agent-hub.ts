@@ -4,7 +4,7 @@
 
 import type { Readable } from "node:stream";
 import type { JobRecord } from "../domain/job.ts";
-import { eventName, type JobEvent, transition } from "../domain/job-state.ts";
+import { eventName, transition } from "../domain/job-state.ts";
 import {
   AGENT_PROTOCOL_VERSION,
   type AgentChannel,
@@ -16,12 +16,12 @@ import {
   type ServerToAgent,
 } from "../protocol/agent-messages.ts";
 import type { JobUpdate } from "../store/contract.ts";
+import { eventOfReport, leaseOf } from "./agent-leases.ts";
 import { AgentReads, type ExecRequest, type ReadRequest } from "./agent-reads.ts";
 import type { ServiceDeps } from "./context.ts";
 import { NodeLiveness, type NodeStatus } from "./node-liveness.ts";
 import { NodeMetrics } from "./node-metrics.ts";
 import type { Dispatcher, Scheduler } from "./schedule-jobs.ts";
-import { outputPaths } from "./submit-job.ts";
 
 type Channel = AgentChannel<AgentToServer, ServerToAgent>;
 
@@ -34,24 +34,6 @@ interface Connected {
 interface Pending {
   report: JobReport;
   channel: Channel;
-}
-
-export function leaseOf(job: JobRecord): Lease {
-  const out = outputPaths(job);
-  return {
-    leaseId: job.leaseId!,
-    jobId: job.id,
-    jobName: job.name,
-    user: job.user,
-    command: job.command,
-    directory: job.directory,
-    stdoutPath: out.stdout,
-    stderrPath: out.stderr,
-    walltime: job.walltime,
-    nodes: job.assignedNodes,
-    env: job.env,
-    site: job.site,
-  };
 }
 
 export class AgentHub implements Dispatcher {
@@ -226,7 +208,7 @@ export class AgentHub implements Dispatcher {
    * reached it: its `run` is sent again (the agent records a lease before running it, so a lease
    * it does not know was never started). A running job it does not know is lost. A lease the
    * agent still runs but the store no longer gives it (the node was declared dead meanwhile, or
-   * the job was canceled) is killed.
+   * the job was canceled) is killed, and so is one canceled while its node was away.
    */
   async #reconcile(site: string, node: string, channel: Channel, known: KnownLease[]): Promise<void> {
     const byLease = new Map(known.map((k) => [k.leaseId, k]));
@@ -237,9 +219,15 @@ export class AgentHub implements Dispatcher {
     for (const job of active) {
       if (job.assignedNodes[0]?.node !== node || !job.leaseId) continue;
       mine.add(job.leaseId);
-      if (byLease.has(job.leaseId)) continue;
+      if (byLease.has(job.leaseId)) {
+        // A cancel made while the node was away never reached it: say it again.
+        if (job.cancelRequested && !byLease.get(job.leaseId)!.done) this.kill(job, "canceled");
+        continue;
+      }
       if (job.state === "launching") {
         this.#sendRun(channel, job);
+        // Canceled before its agent got it: the kill follows the run, in order.
+        if (job.cancelRequested) this.kill(job, "canceled");
         continue;
       }
       const t = transition(job, { type: "node-lost", at: now, node });
@@ -334,7 +322,7 @@ export class AgentHub implements Dispatcher {
       for (const { report: r } of batch) {
         const job = jobs.get(r.jobId);
         if (!job) continue;
-        const event = this.#eventOf(r);
+        const event = eventOfReport(r);
         let t: ReturnType<typeof transition>;
         try {
           t = transition(job, event);
@@ -372,25 +360,6 @@ export class AgentHub implements Dispatcher {
       if (this.#pending.length > 0) {
         this.#flush = new Promise<void>((r) => setImmediate(r)).then(() => this.#applyReports());
       }
-    }
-  }
-
-  #eventOf(r: JobReport): JobEvent {
-    switch (r.type) {
-      case "started":
-        return { type: "start", at: r.at, leaseId: r.leaseId, pid: r.pid };
-      case "finished":
-        return r.walltimeExceeded
-          ? {
-              type: "walltime-exceeded",
-              at: r.at,
-              leaseId: r.leaseId,
-              exitCode: r.exitCode,
-              signal: r.signal,
-            }
-          : { type: "finish", at: r.at, leaseId: r.leaseId, exitCode: r.exitCode, signal: r.signal };
-      case "failed":
-        return { type: "launch-failed", at: r.at, leaseId: r.leaseId, reason: r.reason };
     }
   }
 
