@@ -3,7 +3,9 @@
 // Usage: node bench/throughput.ts [jobs=2000] [cores=<detected>]
 
 import { spawn } from "node:child_process";
-import { availableParallelism } from "node:os";
+import { chmodSync, mkdtempSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
 import { Pool } from "undici";
 import { machine, startServer } from "./lib.ts";
 
@@ -33,7 +35,10 @@ const pool = new Pool(server.url, { connections: 8 });
 const headers = { authorization: `Bearer ${server.token}`, "content-type": "application/json" };
 let gridqRate = 0;
 try {
-  const body = JSON.stringify({ command: "true", resources: "core=1", directory: server.home });
+  // Writable by the account jobs run as (as root: jobs.fallbackUser), who opens the outputs.
+  const work = mkdtempSync(join(tmpdir(), "gridq-throughput-"));
+  chmodSync(work, 0o777);
+  const body = JSON.stringify({ command: "true", resources: "core=1", directory: work });
   const t0 = performance.now();
   let submitted = 0;
   await Promise.all(

@@ -4,26 +4,30 @@
 import type { AgentToServer, ServerToAgent } from "../protocol/agent-messages.ts";
 import { ipcChannel } from "../protocol/ipc-channel.ts";
 import { Agent } from "./agent.ts";
-import { findAccount } from "./unix-account.ts";
+import { accountFor } from "./job-account.ts";
 
 export interface EmbeddedAgentOptions {
   node: string;
   stateDir: string;
-  nodefileDir: string;
+  runDir: string;
   killGrace: number;
-  /** Account to run jobs as (when the agent is root), or null for the agent's own. */
-  runAs: string | null;
+  runAsSubmitter: boolean;
+  fallbackUser: string;
+  allowRoot: boolean;
   baseEnv: Record<string, string>;
 }
 
 export function runEmbeddedAgent(raw: string): void {
   const o = JSON.parse(raw) as EmbeddedAgentOptions;
-  const runAs = o.runAs === null ? null : findAccount(o.runAs);
-  if (o.runAs !== null && !runAs) throw new Error(`account '${o.runAs}' does not exist`);
-  const agent = new Agent({ ...o, runAs });
-  agent.connect(ipcChannel<ServerToAgent, AgentToServer>(process));
-  // The server is gone (or closing): jobs keep running in their own sessions; this exits.
-  process.once("disconnect", () => process.exit(0));
+  const policy = { ...o, agentUid: process.getuid?.() ?? -1 };
+  const agent = new Agent({ ...o, accountFor: (lease) => accountFor(policy, lease) });
+  void agent.connect(ipcChannel<ServerToAgent, AgentToServer>(process));
+  // The server is gone (or closing): jobs keep running in their own sessions, and the next
+  // embedded agent (same state dir) adopts them; this process exits.
+  process.once("disconnect", () => {
+    agent.stop();
+    process.exit(0);
+  });
 }
 
 if (import.meta.main) {

@@ -1,50 +1,73 @@
-// Runs one lease as a real process: `/bin/sh -c COMMAND` in its own process group, output to
-// files, walltime enforced (SIGTERM, then SIGKILL after a grace period), exit reported once.
+// Runs leases as real processes that outlive the agent: each job is `/bin/sh -c COMMAND` under a
+// tiny wrapper shell, in its own session, output to files, walltime enforced (SIGTERM, then
+// SIGKILL after a grace period). The wrapper writes the exit status to the state dir, so a job
+// whose agent restarted is still followed (pid polled) and its result reported, exactly once.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  fchownSync,
-  constants as fsc,
-  mkdirSync,
-  openSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { constants as osc } from "node:os";
-import { join } from "node:path";
-import type { AgentToServer, Lease } from "../protocol/agent-messages.ts";
+import type { JobReport, KnownLease, Lease } from "../protocol/agent-messages.ts";
+import { isSafeLeaseId, JobStateDir, procStartOf, procStateOf, type StartedRecord } from "./job-state-dir.ts";
 import type { UnixAccount } from "./unix-account.ts";
 
-export type Report = Exclude<AgentToServer, { type: "hello" }>;
+export type Report = JobReport;
 
 export interface RunnerOptions {
-  /** Folder for per-job state of this agent (private to it). */
+  /** Folder for this agent's private state (leases, results); survives agent restarts. */
   stateDir: string;
-  /** Folder for node files: readable by the accounts jobs run as. */
-  nodefileDir: string;
+  /** Folder job accounts can reach: node files and exit statuses. Stable across restarts. */
+  runDir: string;
   /** Seconds between SIGTERM and SIGKILL. */
   killGrace: number;
-  /** Run jobs as this account (when the agent is root); null: as the agent itself. */
-  runAs: UnixAccount | null;
+  /** The account a lease runs as (null: the agent's own), or a reason it cannot run. */
+  accountFor: (lease: Pick<Lease, "user">) => UnixAccount | null | { refused: string };
   /** Environment every job starts from (PATH, LANG...), before the job's own. */
   baseEnv: Record<string, string>;
+  /** The server URL jobs use (a remote agent's --server); else the lease's. */
+  serverUrl?: string;
+  /** Milliseconds between liveness checks of jobs this agent did not spawn itself. */
+  pollInterval?: number;
   report: (r: Report) => void;
 }
 
 interface Running {
   lease: Lease;
+  pid: number | null;
+  /** Set when this agent process spawned the job (it then gets the exit event). */
   child: ChildProcess | null;
   walltimeTimer: NodeJS.Timeout | null;
   killTimer: NodeJS.Timeout | null;
+  pollTimer: NodeJS.Timeout | null;
   walltimeExceeded: boolean;
   killRequested: boolean;
+  sentKill: boolean;
+  /** The final report, kept (and re-sent on reconnection) until the server acknowledges it. */
+  result: Report | null;
 }
 
 const now = () => Date.now() / 1000;
+const SETPRIV = "/usr/bin/setpriv";
+
+/**
+ * The wrapper, run as the job's account: opens the output files itself (so a job can never
+ * make the agent create, append to or chown a file its account could not), runs the command,
+ * then writes its exit status. The trap is set first: a stop arriving while the
+ * wrapper starts is remembered and the command is not run (a stop landing between that check
+ * and the command's start is only caught by the SIGKILL escalation). It is a handler, not
+ * "ignore", so the command keeps default signal handling, and it keeps the wrapper alive on
+ * SIGTERM to the group, to record the command's status; SIGKILL takes the wrapper too. No
+ * forks but the command's (builtins only): a job costs one process more than the bare command.
+ * The status needs no atomic rename: it is read only once the wrapper has exited.
+ * Arguments: $1 command, $2 status file, $3 stdout path, $4 stderr path.
+ */
+const WRAPPER = `trap 'stopped=1' TERM INT HUP
+fail() { echo "$1" > "$2.why"; exit 126; }
+{ true >> "$3"; } 2>/dev/null || fail "cannot open output file $3 as $(id -un)" "$2"
+{ true >> "$4"; } 2>/dev/null || fail "cannot open output file $4 as $(id -un)" "$2"
+if [ "$3" = "$4" ]; then exec >> "$3" 2>&1; else exec >> "$3" 2>> "$4"; fi
+if [ -n "$stopped" ]; then s=143; else /bin/sh -c "$1"; s=$?; fi
+echo "$s" > "$2"
+exit "$s"`;
 
 /** Signal a whole process group; a group already gone is not an error. */
 function killGroup(pid: number, signal: NodeJS.Signals): void {
@@ -55,37 +78,98 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Is this pid still the process we started (not gone, not reused)? */
+function alive(s: StartedRecord): boolean {
+  try {
+    process.kill(s.pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  // A zombie has ended: its new parent (init, or a subreaper that is slow to reap) holds it.
+  if (procStateOf(s.pid) === "Z") return false;
+  const start = procStartOf(s.pid);
+  return s.procStart === null || start === null || start === s.procStart;
+}
+
+const signalName = (n: number): string | null =>
+  (Object.entries(osc.signals).find(([, v]) => v === n)?.[0] as string | undefined) ?? null;
+
 export class JobRunner {
   readonly #o: RunnerOptions;
+  readonly #disk: JobStateDir;
   readonly #jobs = new Map<string, Running>();
 
   constructor(o: RunnerOptions) {
     this.#o = o;
-    mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
-    mkdirSync(o.nodefileDir, { recursive: true });
-    chmodSync(o.nodefileDir, 0o755);
+    this.#disk = new JobStateDir(o.stateDir, o.runDir);
   }
 
-  running(): { leaseId: string; jobId: number }[] {
-    return [...this.#jobs.values()].map((r) => ({ leaseId: r.lease.leaseId, jobId: r.lease.jobId }));
+  /** Take back the jobs of a previous agent process from disk: follow the live, report the rest. */
+  recover(): void {
+    for (const s of this.#disk.load()) {
+      const r = this.#entry(s.lease);
+      if (s.result) {
+        r.result = s.result;
+        continue;
+      }
+      if (!s.started) {
+        // The agent died between recording the lease and spawning: nothing ran, nothing will.
+        this.#finish(r, {
+          type: "failed",
+          leaseId: r.lease.leaseId,
+          jobId: r.lease.jobId,
+          reason: "the agent stopped while launching the job",
+          at: now(),
+        });
+        continue;
+      }
+      r.pid = s.started.pid;
+      this.#armWalltime(r, s.started.at);
+      const started = s.started;
+      const poll = () => {
+        if (alive(started)) {
+          r.pollTimer = setTimeout(poll, this.#o.pollInterval ?? 500);
+          return;
+        }
+        r.pollTimer = null;
+        this.#exited(r, this.#disk.readStatus(r.lease.leaseId), null, true);
+      };
+      poll();
+    }
+  }
+
+  /** Leases this agent knows: running ones and finished ones awaiting acknowledgement. */
+  known(): KnownLease[] {
+    return [...this.#jobs.values()].map((r) => ({
+      leaseId: r.lease.leaseId,
+      jobId: r.lease.jobId,
+      done: r.result !== null,
+    }));
+  }
+
+  /** Final reports the server has not acknowledged yet (re-sent on each connection). */
+  unacknowledged(): Report[] {
+    return [...this.#jobs.values()].flatMap((r) => (r.result ? [r.result] : []));
+  }
+
+  /** Is a process of this job still running here (for following its output)? */
+  isRunning(jobId: number): boolean {
+    for (const r of this.#jobs.values()) if (r.lease.jobId === jobId && r.result === null) return true;
+    return false;
   }
 
   run(lease: Lease): void {
-    if (this.#jobs.has(lease.leaseId)) return; // a lease is run at most once
-    const r: Running = {
-      lease,
-      child: null,
-      walltimeTimer: null,
-      killTimer: null,
-      walltimeExceeded: false,
-      killRequested: false,
-    };
-    this.#jobs.set(lease.leaseId, r);
+    // A lease is run at most once: known in memory, on disk, or already acknowledged.
+    if (!isSafeLeaseId(lease.leaseId) || this.#jobs.has(lease.leaseId) || this.#disk.wasAcked(lease.leaseId))
+      return;
+    const r = this.#entry(lease);
     try {
-      this.#spawn(r);
+      const account = this.#o.accountFor(lease);
+      if (account && "refused" in account) throw new Error(account.refused);
+      this.#disk.saveLease(lease, account);
+      this.#spawn(r, account);
     } catch (e) {
-      this.#jobs.delete(lease.leaseId);
-      this.#o.report({
+      this.#finish(r, {
         type: "failed",
         leaseId: lease.leaseId,
         jobId: lease.jobId,
@@ -95,35 +179,37 @@ export class JobRunner {
     }
   }
 
-  #spawn(r: Running): void {
+  #entry(lease: Lease): Running {
+    const r: Running = {
+      lease,
+      pid: null,
+      child: null,
+      walltimeTimer: null,
+      killTimer: null,
+      pollTimer: null,
+      walltimeExceeded: false,
+      killRequested: false,
+      sentKill: false,
+      result: null,
+    };
+    this.#jobs.set(lease.leaseId, r);
+    return r;
+  }
+
+  #nodefile(lease: Lease): string {
+    return this.#disk.nodefilePath(lease.jobId);
+  }
+
+  #spawn(r: Running, account: UnixAccount | null): void {
     const { lease } = r;
     const o = this.#o;
     if (!existsSync(lease.directory) || !statSync(lease.directory).isDirectory()) {
       throw new Error(`directory ${lease.directory} does not exist`);
     }
-    const nodefile = join(o.nodefileDir, String(lease.jobId));
+    const nodefile = this.#nodefile(lease);
     writeFileSync(nodefile, `${lease.nodes.flatMap((n) => Array(n.cores).fill(n.node)).join("\n")}\n`, {
       mode: 0o644,
     });
-    const open = (path: string) => {
-      try {
-        const fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_APPEND, 0o644);
-        if (o.runAs) fchownSync(fd, o.runAs.uid, o.runAs.gid);
-        return fd;
-      } catch (e) {
-        throw new Error(
-          `cannot open output file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        );
-      }
-    };
-    const out = open(lease.stdoutPath);
-    let err: number;
-    try {
-      err = lease.stderrPath === lease.stdoutPath ? out : open(lease.stderrPath);
-    } catch (e) {
-      closeSync(out);
-      throw e;
-    }
     const ids = {
       GRIDQ_JOB_ID: String(lease.jobId),
       GRIDQ_JOB_NAME: lease.jobName ?? "",
@@ -135,88 +221,172 @@ export class JobRunner {
       OAR_NODEFILE: nodefile,
       OAR_NODE_FILE: nodefile,
       OAR_WORKDIR: lease.directory,
+      // For the job's own calls to the server (`gridq exec`, `gridq list`...).
+      ...(lease.jobToken ? { GRIDQ_TOKEN: lease.jobToken } : {}),
+      ...(o.serverUrl || lease.serverUrl ? { GRIDQ_URL: (o.serverUrl ?? lease.serverUrl)! } : {}),
+      ...(lease.site ? { GRIDQ_SITE: lease.site } : {}),
     };
-    const who = o.runAs ? { HOME: o.runAs.home, USER: o.runAs.name, LOGNAME: o.runAs.name } : {};
+    const who = account ? { HOME: account.home, USER: account.name, LOGNAME: account.name } : {};
     let child: ChildProcess;
     try {
-      child = spawn("/bin/sh", ["-c", lease.command], {
+      const status = this.#disk.statusPath(lease.leaseId);
+      const argv = ["-c", WRAPPER, "gridq-job", lease.command, status, lease.stdoutPath, lease.stderrPath];
+      // Node's uid/gid options drop supplementary groups; for an account that has some, setpriv
+      // (util-linux) sets them (initgroups) and then execs, so the pid stays the wrapper's. It
+      // costs one more exec per job, so only for accounts that need it.
+      const viaSetpriv = account !== null && account.groups.length > 0 && existsSync(SETPRIV);
+      const [file, args] = viaSetpriv
+        ? [SETPRIV, [`--reuid=${account.uid}`, `--regid=${account.gid}`, "--init-groups", "/bin/sh", ...argv]]
+        : ["/bin/sh", argv];
+      child = spawn(file, args, {
         cwd: lease.directory,
-        // A new session, so the job is its own process group: stop and walltime kill it whole,
-        // and it outlives this agent process if the agent dies.
+        // A new session: the job is its own process group (stop and walltime kill it whole) and
+        // it outlives this agent process.
         detached: true,
-        stdio: ["ignore", out, err],
+        stdio: "ignore",
         env: { ...o.baseEnv, ...who, ...lease.env, ...ids },
-        ...(o.runAs ? { uid: o.runAs.uid, gid: o.runAs.gid } : {}),
+        ...(account && !viaSetpriv ? { uid: account.uid, gid: account.gid } : {}),
       });
-    } finally {
-      closeSync(out);
-      if (err !== out) closeSync(err);
+    } catch (e) {
+      throw new Error(`cannot start the job: ${(e as Error).message}`);
     }
     r.child = child;
-    child.once("spawn", () => {
-      o.report({ type: "started", leaseId: lease.leaseId, jobId: lease.jobId, pid: child.pid!, at: now() });
-      const deadline = Date.now() + lease.walltime * 1000;
-      // setTimeout holds at most 2^31-1 ms (24.8 days): re-arm until the real deadline.
-      const arm = () => {
-        const left = deadline - Date.now();
-        r.walltimeTimer = setTimeout(
-          () => {
-            if (Date.now() < deadline) return arm();
-            r.walltimeExceeded = true;
-            this.#terminate(r);
-          },
-          Math.min(Math.max(left, 0), 2 ** 31 - 1),
-        );
-      };
-      arm();
-      if (r.killRequested) this.#terminate(r);
-    });
-    child.once("error", (e) => {
-      if (child.pid !== undefined) return; // errors after spawn end in 'exit'
-      this.#forget(r);
-      o.report({ type: "failed", leaseId: lease.leaseId, jobId: lease.jobId, reason: e.message, at: now() });
-    });
-    child.once("exit", (code, signal) => {
-      // Whatever the leader left behind in its group goes with it, as OAR and Slurm do.
-      if (child.pid) killGroup(child.pid, "SIGKILL");
-      this.#forget(r);
-      rmSync(nodefile, { force: true });
-      const exitCode = code ?? (signal ? 128 + (osc.signals[signal] ?? 0) : null);
+    if (child.pid !== undefined) {
+      r.pid = child.pid;
+      const started = { pid: child.pid, procStart: procStartOf(child.pid), at: now() };
+      // Recorded before anything else can happen to the job: from here a restarted agent adopts it.
+      this.#disk.saveStarted(lease.leaseId, started);
       o.report({
-        type: "finished",
+        type: "started",
         leaseId: lease.leaseId,
         jobId: lease.jobId,
-        exitCode,
-        signal: signal ?? null,
-        walltimeExceeded: r.walltimeExceeded,
+        pid: child.pid,
+        at: started.at,
+      });
+      this.#armWalltime(r, started.at);
+      if (r.killRequested) this.#terminate(r);
+    }
+    child.once("error", (e) => {
+      if (child.pid !== undefined) return; // errors after spawn end in 'exit'
+      this.#finish(r, {
+        type: "failed",
+        leaseId: lease.leaseId,
+        jobId: lease.jobId,
+        reason: e.message,
         at: now(),
       });
     });
+    child.once("exit", (code, signal) => {
+      // The wrapper exits with the command's status; its own death by a signal means SIGKILL.
+      this.#exited(r, code, signal, false);
+    });
+  }
+
+  #armWalltime(r: Running, startedAt: number): void {
+    const deadline = (startedAt + r.lease.walltime) * 1000;
+    // setTimeout holds at most 2^31-1 ms (24.8 days): re-arm until the real deadline.
+    const arm = () => {
+      const left = deadline - Date.now();
+      r.walltimeTimer = setTimeout(
+        () => {
+          if (Date.now() < deadline) return arm();
+          r.walltimeExceeded = true;
+          this.#terminate(r);
+        },
+        Math.min(Math.max(left, 0), 2 ** 31 - 1),
+      );
+      r.walltimeTimer.unref();
+    };
+    arm();
+  }
+
+  /** The job's process is gone: build its result from the wrapper's status or the wait status. */
+  #exited(r: Running, code: number | null, signal: NodeJS.Signals | null, adopted: boolean): void {
+    // Whatever the leader left behind in its group goes with it, as OAR and Slurm do.
+    if (r.pid !== null) killGroup(r.pid, "SIGKILL");
+    rmSync(this.#nodefile(r.lease), { force: true });
+    const why = this.#disk.readFailure(r.lease.leaseId);
+    if (why) {
+      this.#finish(r, {
+        type: "failed",
+        leaseId: r.lease.leaseId,
+        jobId: r.lease.jobId,
+        reason: why,
+        at: now(),
+      });
+      return;
+    }
+    const status = this.#disk.readStatus(r.lease.leaseId) ?? code;
+    let exitCode: number | null = status;
+    let sig: string | null = signal;
+    if (status !== null && status > 128 && !signal) sig = signalName(status - 128);
+    if (status === null && signal) exitCode = 128 + (osc.signals[signal] ?? 0);
+    if (status === null && !signal && adopted && (r.sentKill || r.killRequested || r.walltimeExceeded)) {
+      // It vanished without a status after we signaled it: our signal ended it.
+      const ours = r.sentKill ? "SIGKILL" : "SIGTERM";
+      sig = ours;
+      exitCode = 128 + osc.signals[ours];
+    }
+    this.#finish(r, {
+      type: "finished",
+      leaseId: r.lease.leaseId,
+      jobId: r.lease.jobId,
+      exitCode,
+      signal: sig,
+      walltimeExceeded: r.walltimeExceeded,
+      at: now(),
+      ...(exitCode === null
+        ? { note: "the job ended while no agent watched it; its exit status is unknown" }
+        : {}),
+    });
+  }
+
+  #finish(r: Running, report: Report): void {
+    if (r.result) return;
+    for (const t of [r.walltimeTimer, r.killTimer, r.pollTimer]) if (t) clearTimeout(t);
+    r.result = report;
+    // On disk before it is sent: a result is never lost to an agent restart.
+    try {
+      if (!this.#disk.has(r.lease.leaseId)) this.#disk.saveLease(r.lease, null);
+      this.#disk.saveResult(r.lease.leaseId, report);
+    } catch {
+      // A full or broken disk: the result is still reported from memory while this agent lives.
+    }
+    this.#o.report(report);
+  }
+
+  /** The server recorded this lease's result: forget it for good. */
+  ack(leaseId: string): void {
+    const r = this.#jobs.get(leaseId);
+    if (r && !r.result) return; // an ack never ends a running job
+    this.#jobs.delete(leaseId);
+    if (isSafeLeaseId(leaseId)) this.#disk.forget(leaseId);
   }
 
   /** Stop a lease's process group: SIGTERM now, SIGKILL after the grace period. */
   kill(leaseId: string): void {
     const r = this.#jobs.get(leaseId);
-    if (!r) return;
+    if (!r || r.result) return;
     r.killRequested = true;
-    if (r.child?.pid !== undefined) this.#terminate(r);
+    if (r.pid !== null) this.#terminate(r);
   }
 
   #terminate(r: Running): void {
-    const pid = r.child?.pid;
-    if (pid === undefined || r.killTimer) return;
+    const pid = r.pid;
+    if (pid === null || r.killTimer || r.result) return;
     killGroup(pid, "SIGTERM");
-    r.killTimer = setTimeout(() => killGroup(pid, "SIGKILL"), this.#o.killGrace * 1000);
+    r.killTimer = setTimeout(() => {
+      r.sentKill = true;
+      killGroup(pid, "SIGKILL");
+    }, this.#o.killGrace * 1000);
   }
 
-  #forget(r: Running): void {
-    if (r.walltimeTimer) clearTimeout(r.walltimeTimer);
-    if (r.killTimer) clearTimeout(r.killTimer);
-    this.#jobs.delete(r.lease.leaseId);
-  }
-
-  /** Kill every job (agent shutdown with `--kill-jobs`). */
-  killAll(): void {
-    for (const r of this.#jobs.values()) if (r.child?.pid) killGroup(r.child.pid, "SIGKILL");
+  /** Stop following jobs (agent shutdown): they keep running and are adopted on next start. */
+  detach(): void {
+    for (const r of this.#jobs.values()) {
+      for (const t of [r.walltimeTimer, r.killTimer, r.pollTimer]) if (t) clearTimeout(t);
+      r.child?.removeAllListeners("exit");
+      r.child?.unref();
+    }
   }
 }

@@ -1,12 +1,20 @@
 // `gridq`: argv → SDK call → output. No logic of its own beyond presentation.
 
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Command, Option } from "commander";
 import type { JobView } from "../protocol/job-types.ts";
 import { GridqApiError } from "../sdk/client.ts";
 import { formatJobInfo, formatJobTable, makeOutput } from "./output.ts";
 import { readSecret } from "./prompt.ts";
-import { credentialsFile, type GlobalOptions, makeClient, readCredentials, serverUrl } from "./session.ts";
+import {
+  credentialsFile,
+  type GlobalOptions,
+  homeDir,
+  makeClient,
+  readCredentials,
+  serverUrl,
+} from "./session.ts";
 import { shellJoin } from "./shell-quote.ts";
 
 const now = () => Date.now() / 1000;
@@ -44,7 +52,7 @@ export function buildProgram(): Command {
     .description("gridq: submit, watch and manage jobs")
     .enablePositionalOptions()
     .addOption(new Option("--url <url>", "server URL (default: $GRIDQ_URL, then the credentials file)"))
-    .option("--site <site>", "site", "local")
+    .option("--site <site>", "site (default: $GRIDQ_SITE, then local)", process.env.GRIDQ_SITE ?? "local")
     .option("--json", "machine-readable output");
 
   program
@@ -169,14 +177,105 @@ export function buildProgram(): Command {
     });
 
   common(program.command("output"))
-    .description("print a job's output")
+    .description("print a job's output (kept on its head node, read through its agent)")
     .option("--stderr", "the standard error instead")
+    .option("-f, --follow", "wait for the job to start, then print new output until it ends")
     .argument("<id>")
-    .action(async (value: string, o: { stderr?: boolean }, cmd: Command) => {
+    .action(async (value: string, o: { stderr?: boolean; follow?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       const [id] = ids([value]);
-      const r = await makeClient(g).output(g.site, id!, o.stderr ? "stderr" : "stdout");
+      const client = makeClient(g);
+      if (o.follow) await client.waitStarted(g.site, id!);
+      const r = await client.output(g.site, id!, o.stderr ? "stderr" : "stdout", 0, Boolean(o.follow));
       if (r.body) for await (const chunk of r.body) process.stdout.write(chunk);
+    });
+
+  common(program.command("exec"))
+    .description("from inside a job: run a command on one of its nodes: gridq exec --node NAME -- COMMAND")
+    .passThroughOptions()
+    .requiredOption("--node <name>", "a node of the job")
+    .option("--job <id>", "the job (default: $GRIDQ_JOB_ID)")
+    .argument("<command...>", "command and arguments")
+    .action(async (command: string[], o: { node: string; job?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const jobValue = o.job ?? process.env.GRIDQ_JOB_ID;
+      if (!jobValue) throw new UsageError("give --job, or run inside a job (GRIDQ_JOB_ID)");
+      const [id] = ids([jobValue]);
+      // One argument is a shell command line (`gridq exec --node n -- 'a | b'`); several are words.
+      const line = command.length === 1 ? command[0]! : shellJoin(command);
+      let code = 1;
+      for await (const e of makeClient(g).exec(g.site, id!, o.node, line)) {
+        if ("data" in e) (e.fd === 2 ? process.stderr : process.stdout).write(e.data);
+        else if ("exit" in e) code = e.exit;
+        else process.stderr.write(`gridq: exec on ${o.node}: ${e.error}\n`);
+      }
+      process.exitCode = code;
+    });
+
+  common(program.command("agent"))
+    .description("run a node's agent: connect to the server, run the node's jobs")
+    .requiredOption("--server <url>", "server URL (https:// verifies the certificate)")
+    .requiredOption("--node <name>", "this node's name in the site")
+    .option("--token-file <file>", "file holding the node's credential (else $GRIDQ_NODE_TOKEN)")
+    .option("--state-dir <dir>", "folder for the agent's state (default: $GRIDQ_HOME/agent-NODE)")
+    .option("--ca <file>", "PEM of a CA to trust for the server")
+    .action(
+      async (
+        o: { server: string; node: string; tokenFile?: string; stateDir?: string; ca?: string },
+        cmd: Command,
+      ) => {
+        const g = globals(cmd);
+        const { runRemoteAgent, readToken, AgentRefused } = await import("../agent/main.ts");
+        const { resolveConfig } = await import("../config/config.ts");
+        const config = resolveConfig({ env: process.env });
+        const stop = new AbortController();
+        process.once("SIGINT", () => stop.abort());
+        process.once("SIGTERM", () => stop.abort());
+        process.stderr.write(`gridq agent: node ${o.node} of site ${g.site}, server ${o.server}\n`);
+        try {
+          await runRemoteAgent(
+            {
+              server: o.server,
+              site: g.site,
+              node: o.node,
+              token: readToken(o, process.env),
+              stateDir: o.stateDir ?? join(homeDir(), `agent-${o.node}`),
+              ...(o.ca ? { ca: readFileSync(o.ca, "utf8") } : {}),
+              killGrace: config.jobs.killGrace,
+              runAsSubmitter: config.jobs.runAsSubmitter,
+              fallbackUser: config.jobs.fallbackUser,
+              allowRoot: config.jobs.allowRoot,
+            },
+            stop.signal,
+          );
+        } catch (e) {
+          if (!(e instanceof AgentRefused)) throw e;
+          process.stderr.write(`gridq agent: refused by the server: ${e.message}\n`);
+          process.exitCode = 3;
+        }
+      },
+    );
+
+  common(program.command("nodes"))
+    .description("list the site's nodes and their agents' liveness (alive, suspected, dead)")
+    .action(async (_o: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      const r = await makeClient(g).listAgents(g.site);
+      makeOutput(Boolean(g.json)).print(
+        r.items.map((n) => `${n.node} ${n.state}${n.connected ? "" : " (not connected)"}`).join("\n") ||
+          "no nodes",
+        r,
+      );
+    });
+
+  const node = program.command("node").description("manage nodes (admins)");
+  common(node.command("token"))
+    .description("issue a node's agent credential (replaces the previous one); printed once")
+    .argument("<name>")
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      const c = await makeClient(g).issueNodeCredential(g.site, name);
+      makeOutput(Boolean(g.json)).print(c.token, c);
     });
 
   common(program.command("url"))

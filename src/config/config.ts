@@ -17,8 +17,23 @@ export interface GridqConfig {
     maxUrlLength: number;
     logLevel: string;
   };
-  /** The embedded default's site; `cores` 0 means "detect this machine's". */
-  site: { name: string; cluster: string; cores: number };
+  /**
+   * The embedded default's site; `cores` 0 means "detect this machine's". `nodes`, when not
+   * empty, declares the site's nodes (each run by a `gridq agent`) and no embedded agent starts.
+   */
+  site: { name: string; cluster: string; cores: number; nodes: { name: string; cores: number }[] };
+  agents: {
+    /** Seconds between an agent's heartbeats (the server tells its agents in `welcome`). */
+    heartbeatInterval: number;
+    /** Seconds of silence after which a node is `suspected` and gets no new work. */
+    suspectAfter: number;
+    /** Seconds of silence after which a node is `dead` and its jobs end in error. */
+    deadAfter: number;
+    /** Seconds between an agent's node samples (load, CPU, memory, jobs); 0: none. */
+    metricsInterval: number;
+    /** Samples kept per node (memory bound of the metrics history). */
+    metricsHistory: number;
+  };
   /**
    * The platform description: a git repository (`path`, empty: one created in the data folder
    * describing this machine) and the folder inside it (`prefix`).
@@ -46,6 +61,8 @@ export interface GridqConfig {
     allowRoot: boolean;
     /** When the agent is root and allowRoot is off, jobs run as this unprivileged account. */
     fallbackUser: string;
+    /** When the agent is root, run each job as its submitter's Unix account (see docs/agents.md). */
+    runAsSubmitter: boolean;
   };
   /** HTTPS: `off`, `self-signed` (made at first start, kept in `home/tls`), or CA-signed `files`. */
   tls: {
@@ -73,6 +90,10 @@ export const ENV_NAMES = {
   "tls.cert": "GRIDQ_TLS_CERT",
   "tls.key": "GRIDQ_TLS_KEY",
   "tls.chain": "GRIDQ_TLS_CHAIN",
+  "jobs.runAsSubmitter": "GRIDQ_RUN_AS_SUBMITTER",
+  "agents.heartbeatInterval": "GRIDQ_HEARTBEAT_INTERVAL",
+  "agents.suspectAfter": "GRIDQ_SUSPECT_AFTER",
+  "agents.deadAfter": "GRIDQ_DEAD_AFTER",
 } as const;
 
 export function defaultHome(env: NodeJS.ProcessEnv): string {
@@ -158,7 +179,14 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
   let raw: Plain = {
     home,
     server: { host: "127.0.0.1", port: 8080, bodyLimit: 1024 * 1024, maxUrlLength: 8192, logLevel: "info" },
-    site: { name: "local", cluster: "local", cores: 0 },
+    site: { name: "local", cluster: "local", cores: 0, nodes: [] },
+    agents: {
+      heartbeatInterval: 5,
+      suspectAfter: 15,
+      deadAfter: 60,
+      metricsInterval: 5,
+      metricsHistory: 720,
+    },
     reference: { path: "", prefix: "data/grid5000", branch: "", publicReads: true },
     agent: { node: "" },
     db: { engine: "sqlite", path: join(home, "gridq.db") },
@@ -169,6 +197,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       defaultDirectory: join(home, "jobs"),
       allowRoot: false,
       fallbackUser: "nobody",
+      runAsSubmitter: false,
     },
     tls: { mode: "off", cert: null, key: null, chain: null, names: [] },
   };
@@ -212,7 +241,9 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       name: str("site.name", g("site.name")),
       cluster: str("site.cluster", g("site.cluster")),
       cores: num("site.cores", g("site.cores"), 0, 65536),
+      nodes: siteNodes(g("site.nodes")),
     },
+    agents: agentTimes(g),
     reference: {
       path: ((p) => p && resolve(p))(optStr("reference.path", g("reference.path"))),
       prefix: str("reference.prefix", g("reference.prefix")),
@@ -232,6 +263,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       defaultDirectory: resolve(home, str("jobs.defaultDirectory", g("jobs.defaultDirectory"))),
       allowRoot: bool("jobs.allowRoot", g("jobs.allowRoot")),
       fallbackUser: str("jobs.fallbackUser", g("jobs.fallbackUser")),
+      runAsSubmitter: bool("jobs.runAsSubmitter", g("jobs.runAsSubmitter")),
     },
     tls: tlsSettings(home, g),
   };
@@ -263,6 +295,41 @@ function tlsSettings(home: string, g: (p: string) => unknown): GridqConfig["tls"
     throw new ConfigError("config tls.names: expected a list of host names or addresses");
   }
   return { ...tls, names };
+}
+
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+function siteNodes(v: unknown): { name: string; cores: number }[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new ConfigError("config site.nodes: expected a list of {name, cores}");
+  const seen = new Set<string>();
+  return v.map((n, i) => {
+    const o = (n ?? {}) as Plain;
+    const name = str(`site.nodes[${i}].name`, o.name);
+    if (!NODE_NAME.test(name))
+      throw new ConfigError(`config site.nodes[${i}].name: '${name}' is not a node name`);
+    if (seen.has(name)) throw new ConfigError(`config site.nodes: node '${name}' is listed twice`);
+    seen.add(name);
+    return { name, cores: num(`site.nodes[${i}].cores`, o.cores, 1, 65536, true) };
+  });
+}
+
+function agentTimes(g: (p: string) => unknown): GridqConfig["agents"] {
+  const heartbeatInterval = num("agents.heartbeatInterval", g("agents.heartbeatInterval"), 0.05, 3600);
+  const suspectAfter = num("agents.suspectAfter", g("agents.suspectAfter"), 0.1, 86400);
+  const deadAfter = num("agents.deadAfter", g("agents.deadAfter"), 0.1, 7 * 86400);
+  // A node must be able to miss a heartbeat before suspicion, and be suspected before death.
+  if (suspectAfter <= heartbeatInterval)
+    throw new ConfigError("config agents.suspectAfter must be longer than agents.heartbeatInterval");
+  if (deadAfter <= suspectAfter)
+    throw new ConfigError("config agents.deadAfter must be longer than agents.suspectAfter");
+  return {
+    heartbeatInterval,
+    suspectAfter,
+    deadAfter,
+    metricsInterval: num("agents.metricsInterval", g("agents.metricsInterval"), 0, 3600),
+    metricsHistory: num("agents.metricsHistory", g("agents.metricsHistory"), 1, 1_000_000, true),
+  };
 }
 
 function deepFreeze<T>(o: T): Readonly<T> {

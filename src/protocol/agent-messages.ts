@@ -1,6 +1,9 @@
 // The wire contract between the server and its agents (embedded or remote), versioned.
+// Transports: Node IPC for the embedded agent, WebSocket (`/3.0/sites/{site}/agents/connect`,
+// one JSON message per text frame) for `gridq agent`. See docs/agents.md for the whole model.
 
-export const AGENT_PROTOCOL_VERSION = 1;
+/** Bumped on any incompatible change; the server refuses a hello with another version. */
+export const AGENT_PROTOCOL_VERSION = 2;
 
 /** Everything an agent needs to run one job's command; handed over once per lease. */
 export interface Lease {
@@ -19,15 +22,62 @@ export interface Lease {
   nodes: { node: string; cores: number }[];
   /** Extra environment the submitter asked for. */
   env: Record<string, string>;
+  /** A token for the job's own calls to the server (`gridq exec`), and the server's URL. */
+  jobToken?: string;
+  serverUrl?: string;
+  site?: string;
+}
+
+/** A lease the agent knows: still running, or finished with a result not yet acknowledged. */
+export interface KnownLease {
+  leaseId: string;
+  jobId: number;
+  done: boolean;
 }
 
 export type ServerToAgent =
-  | { type: "welcome"; version: number }
+  /**
+   * Answer to a good hello: `heartbeat` is the seconds between the agent's heartbeats, `metrics`
+   * between its node samples (0: none).
+   */
+  | { type: "welcome"; version: number; heartbeat: number; metrics: number }
+  /** Answer to a refused hello, just before the server closes the connection. */
+  | { type: "reject"; reason: string }
   | { type: "run"; lease: Lease }
-  | { type: "kill"; leaseId: string; jobId: number; reason: string };
+  | { type: "kill"; leaseId: string; jobId: number; reason: string }
+  /** The final report of this lease is recorded: the agent may forget it. */
+  | { type: "ack"; leaseId: string }
+  /** Send the bytes of a file on the node from `offset`; with `follow`, until the job ends. */
+  | {
+      type: "read";
+      stream: number;
+      path: string;
+      offset: number;
+      follow: boolean;
+      jobId: number;
+      /** The job's submitter: a root agent serves only files its job account owns. */
+      user: string;
+    }
+  /** Stop sending this read, or kill this exec (the HTTP client went away). */
+  | { type: "read-cancel"; stream: number }
+  /** Run a command for a job on this node (`gridq exec`): output as `data` (fd 1, 2), then `end`. */
+  | {
+      type: "exec";
+      stream: number;
+      jobId: number;
+      user: string;
+      command: string;
+      directory: string;
+      env: Record<string, string>;
+    }
+  /** The job ended: kill what `exec` started for it on this node. */
+  | { type: "exec-kill"; jobId: number };
 
 export type AgentToServer =
-  | { type: "hello"; version: number; node: string; running: { leaseId: string; jobId: number }[] }
+  | { type: "hello"; version: number; node: string; running: KnownLease[] }
+  | { type: "heartbeat"; at: number }
+  /** A sample of the node (load, CPU, memory, jobs): metric name → value. */
+  | { type: "metrics"; at: number; values: Record<string, number> }
   | { type: "started"; leaseId: string; jobId: number; pid: number; at: number }
   | {
       type: "finished";
@@ -37,10 +87,26 @@ export type AgentToServer =
       signal: string | null;
       walltimeExceeded: boolean;
       at: number;
+      /** Why the exit status is unknown (the process vanished while no agent watched it). */
+      note?: string;
     }
-  | { type: "failed"; leaseId: string; jobId: number; reason: string; at: number };
+  | { type: "failed"; leaseId: string; jobId: number; reason: string; at: number }
+  /** Bytes of a read (base64), in order; `end` closes it, with `missing` when there is no file. */
+  | { type: "data"; stream: number; chunk: string; fd?: 1 | 2 }
+  | {
+      type: "end";
+      stream: number;
+      missing?: boolean;
+      refused?: string;
+      error?: string;
+      /** For an exec: the command's exit status. */
+      exitCode?: number;
+    };
 
-/** One side of an agent connection, whatever carries it (in-process today, HTTP/WebSocket later). */
+/** Reports that change a job's state. */
+export type JobReport = Extract<AgentToServer, { type: "started" | "finished" | "failed" }>;
+
+/** One side of an agent connection, whatever carries it (IPC, WebSocket, in-process). */
 export interface AgentChannel<In, Out> {
   send(msg: Out): void;
   onMessage(handler: (msg: In) => void): void;
@@ -48,8 +114,62 @@ export interface AgentChannel<In, Out> {
   close(): void;
 }
 
-/** Reads a byte range of a file on the agent's node (job output stays on the node). */
-export interface OutputReader {
-  /** A stream of the file from `offset`, or null when the file does not exist. */
-  openOutput(path: string, offset: number): Promise<import("node:stream").Readable | null>;
+const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+const isStr = (v: unknown, max = 4096): v is string => typeof v === "string" && v.length <= max;
+
+/** Check a message from an agent (it crossed a network): the message, or null when malformed. */
+export function checkAgentMessage(m: unknown): AgentToServer | null {
+  if (!m || typeof m !== "object") return null;
+  const o = m as Record<string, unknown>;
+  const lease = () => isStr(o.leaseId, 64) && isNum(o.jobId);
+  switch (o.type) {
+    case "hello":
+      return isNum(o.version) &&
+        isStr(o.node, 64) &&
+        Array.isArray(o.running) &&
+        o.running.every(
+          (k: { leaseId?: unknown; jobId?: unknown }) => k && isStr(k.leaseId, 64) && isNum(k.jobId),
+        )
+        ? (o as AgentToServer)
+        : null;
+    case "heartbeat":
+      return isNum(o.at) ? (o as AgentToServer) : null;
+    case "metrics": {
+      const v = o.values as Record<string, unknown> | null;
+      return isNum(o.at) &&
+        v !== null &&
+        typeof v === "object" &&
+        Object.keys(v).length <= 64 &&
+        Object.entries(v).every(([k, x]) => k.length <= 64 && isNum(x))
+        ? (o as AgentToServer)
+        : null;
+    }
+    case "started":
+      return lease() && isNum(o.pid) && isNum(o.at) ? (o as AgentToServer) : null;
+    case "finished":
+      return lease() &&
+        isNum(o.at) &&
+        (o.exitCode === null || isNum(o.exitCode)) &&
+        (o.signal === null || isStr(o.signal, 32)) &&
+        typeof o.walltimeExceeded === "boolean" &&
+        (o.note === undefined || isStr(o.note))
+        ? (o as AgentToServer)
+        : null;
+    case "failed":
+      return lease() && isStr(o.reason) && isNum(o.at) ? (o as AgentToServer) : null;
+    case "data":
+      return isNum(o.stream) &&
+        typeof o.chunk === "string" &&
+        (o.fd === undefined || o.fd === 1 || o.fd === 2)
+        ? (o as AgentToServer)
+        : null;
+    case "end":
+      return isNum(o.stream) &&
+        (o.refused === undefined || isStr(o.refused)) &&
+        (o.error === undefined || isStr(o.error))
+        ? (o as AgentToServer)
+        : null;
+    default:
+      return null;
+  }
 }

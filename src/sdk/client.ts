@@ -125,13 +125,71 @@ export class GridqClient {
     await res.body?.cancel();
   }
 
-  /** The job's output as a web stream of bytes. */
-  async output(site: string, id: number, stream: "stdout" | "stderr" = "stdout", offset = 0) {
+  /** The job's output as a web stream of bytes; with `follow`, until the job ends. */
+  async output(site: string, id: number, stream: "stdout" | "stderr" = "stdout", offset = 0, follow = false) {
     const res = await this.#request(
       "GET",
-      `${this.#jobs(site)}/${id}/output?stream=${stream}&offset=${offset}`,
+      `${this.#jobs(site)}/${id}/output?stream=${stream}&offset=${offset}${follow ? "&follow=true" : ""}`,
     );
     return { state: res.headers.get("x-gridq-job-state"), body: res.body };
+  }
+
+  /**
+   * Run a command on a node of a running job; yields its output as it comes ({fd, data}), then
+   * one {exit} (or {error}).
+   */
+  async *exec(
+    site: string,
+    id: number,
+    node: string,
+    command: string,
+  ): AsyncGenerator<{ fd: 1 | 2; data: Uint8Array } | { exit: number } | { error: string }> {
+    const res = await this.#request("POST", `${this.#jobs(site)}/${id}/exec`, { node, command });
+    if (!res.body) return;
+    const decoder = new TextDecoder();
+    let buf = "";
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true });
+      let nl = buf.indexOf("\n");
+      while (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        nl = buf.indexOf("\n");
+        if (!line) continue;
+        const e = JSON.parse(line) as { fd?: 1 | 2; data?: string; exit?: number; error?: string };
+        if (e.data !== undefined)
+          yield { fd: e.fd ?? 1, data: Uint8Array.from(atob(e.data), (c) => c.charCodeAt(0)) };
+        else if (e.exit !== undefined) yield { exit: e.exit };
+        else yield { error: e.error ?? "unknown error" };
+      }
+    }
+  }
+
+  /** Issue (or replace) the credential of a node's agent (admins). */
+  issueNodeCredential(site: string, node: string) {
+    return this.#json<{ site: string; node: string; token: string }>(
+      "POST",
+      `${this.mount}/sites/${encodeURIComponent(site)}/agents/${encodeURIComponent(node)}/credential`,
+    );
+  }
+
+  /** The nodes of a site and their agents' liveness. */
+  listAgents(site: string) {
+    return this.#json<Collection<{ node: string; state: string; connected: boolean; last_seen: number }>>(
+      "GET",
+      `${this.mount}/sites/${encodeURIComponent(site)}/agents`,
+    );
+  }
+
+  /** Poll until the job has started (or ended); returns its representation then. */
+  async waitStarted(site: string, id: number): Promise<JobView> {
+    let delay = 50;
+    for (;;) {
+      const job = await this.getJob(site, id);
+      if (job.state === "running" || FINAL_JOB_STATES.includes(job.state)) return job;
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 1000);
+    }
   }
 
   /** Poll until the job ends; returns its final representation. */

@@ -1,6 +1,5 @@
 // What the HTTP layer is given: the services it calls, already wired by main.ts.
 
-import type { OutputReader } from "../protocol/agent-messages.ts";
 import type { AgentHub } from "../services/agent-hub.ts";
 import type { Authenticator } from "../services/auth.ts";
 import type { ServiceDeps } from "../services/context.ts";
@@ -11,6 +10,4 @@ export interface AppServices {
   auth: Authenticator;
   hub: AgentHub;
   scheduler: Scheduler;
-  /** Reads job output files on the node that holds them. */
-  outputs: OutputReader;
 }

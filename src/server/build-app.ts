@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import formbody from "@fastify/formbody";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
+import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger as PinoLogger } from "pino";
 import { GridqError } from "../domain/errors.ts";
@@ -12,8 +13,11 @@ import { errorSchema, jobSchema } from "../protocol/job-schemas.ts";
 import type { AppServices } from "./app-services.ts";
 import { authPlugin } from "./plugins/auth.ts";
 import { errorsPlugin } from "./plugins/errors.ts";
+import { prometheusPlugin } from "./plugins/prometheus.ts";
 import { acceleratorV3Routes } from "./routes/accelerator-v3.ts";
+import { agentRoutes, agentWebSocketOptions } from "./routes/agents.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { jobExecRoutes } from "./routes/job-exec.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { type ReferenceRoutesOptions, referenceRoutes } from "./routes/reference.ts";
 
@@ -85,6 +89,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   });
   await app.register(swaggerUi, { routePrefix: "/3.0/apidocs", uiConfig: { docExpansion: "list" } });
   await app.register(authPlugin, { auth: services.auth });
+  await app.register(websocket, agentWebSocketOptions);
+  await app.register(prometheusPlugin, { services });
 
   app.get("/", { config: { public: true }, schema: { hide: true } }, async () => ({
     items: API_MOUNTS.map((m) => ({
@@ -107,6 +113,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       async (scope) => {
         await scope.register(jobRoutes, { services, mount });
         await scope.register(authRoutes, { services });
+        await scope.register(agentRoutes, { services });
+        await scope.register(jobExecRoutes, { services });
       },
       { prefix: mount },
     );

@@ -2,24 +2,14 @@
 // agent and the HTTP server, and listens. The composition root of the server side.
 
 import { fork } from "node:child_process";
-import {
-  chmodSync,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir, userInfo } from "node:os";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import type { EmbeddedAgentOptions } from "../agent/embedded-main.ts";
-import { localOutputReader } from "../agent/local-output.ts";
+import { defaultRunDir, removeRunDirIfEmpty } from "../agent/run-dir.ts";
 import { findAccount, type UnixAccount } from "../agent/unix-account.ts";
 import type { GridqConfig } from "../config/config.ts";
 import type { NodeInfo } from "../domain/node.ts";
@@ -35,7 +25,7 @@ import { Scheduler } from "../services/schedule-jobs.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { AppServices } from "./app-services.ts";
 import { buildApp } from "./build-app.ts";
-import { localNodeName } from "./local-node.ts";
+import { declaredNode, localNodeName, staticNodeDirectory } from "./local-node.ts";
 import { loadTls, reloadCertificates, type SecureContextTarget, serverUrl, type TlsMaterial } from "./tls.ts";
 
 export const VERSION = "0.1.0";
@@ -85,8 +75,16 @@ export async function assemble(
   config: Readonly<GridqConfig>,
   opts: { logger?: boolean } = {},
 ): Promise<Assembled> {
-  mkdirSync(config.home, { recursive: true, mode: 0o700 });
+  // The data folder can be crossed but not listed by others (0711): jobs running as another
+  // account reach the default job folder inside it; every secret in it is 0600 (key,
+  // credentials, database) and the agent's state folder 0700.
+  mkdirSync(config.home, { recursive: true, mode: 0o711 });
+  chmodSync(config.home, 0o711);
+  const defaultJobs = join(config.home, "jobs");
   mkdirSync(config.jobs.defaultDirectory, { recursive: true });
+  // The default job folder is shared like /tmp (sticky): a job that names no folder runs there
+  // and writes its output files as its own account, whichever account that is.
+  if (config.jobs.defaultDirectory === defaultJobs) chmodSync(defaultJobs, 0o1777);
   const log = pino({
     level: opts.logger === false ? "silent" : config.server.logLevel,
     redact: ["req.headers.authorization", "*.password", "*.token", "*.access_token"],
@@ -115,35 +113,54 @@ export async function assemble(
     ...(config.reference.branch ? { branch: config.reference.branch } : {}),
   });
   let scheduler: Scheduler | null = null;
-  const nodes = await createReferenceNodeDirectory(reader, {
+  // Nodes declared in the configuration (`site.nodes`), run by `gridq agent`s, stand in for the
+  // reference's until the reference describes them; then no embedded agent starts.
+  const declared = config.site.nodes.map((n) =>
+    declaredNode(config.site.name, config.site.cluster, n.name, n.cores),
+  );
+  const fromReference = await createReferenceNodeDirectory(reader, {
     // A changed description may make room (or remove nodes): plan every site again.
     onChange: () => {
       for (const s of nodes.sites()) scheduler?.poke(s);
     },
     onError: (e) => log.warn({ err: e }, "reading the reference failed"),
   });
-  const node = nodes
-    .sites()
-    .flatMap((s) => nodes.nodes(s))
-    .find((n) => n.uid === nodeName);
-  if (!node) {
+  const nodes =
+    declared.length > 0
+      ? { ...staticNodeDirectory(declared), close: () => fromReference.close() }
+      : fromReference;
+  const node =
+    declared.length > 0
+      ? undefined
+      : nodes
+          .sites()
+          .flatMap((s) => nodes.nodes(s))
+          .find((n) => n.uid === nodeName);
+  if (!node && declared.length === 0) {
     log.warn({ node: nodeName }, "the embedded agent's node is not in the reference: it will run no jobs");
   }
   const deps: ServiceDeps = { store, clock: systemClock, config, nodes, log };
   const auth = new Authenticator(deps, loadOrCreateKey(join(config.home, "jwt.key")));
   scheduler = new Scheduler(deps);
   const hub = new AgentHub(deps, scheduler);
-  const services: AppServices = { deps, auth, hub, scheduler, outputs: localOutputReader };
+  const services: AppServices = { deps, auth, hub, scheduler };
+  // Jobs call the server as their submitter (`gridq exec` from inside a job).
+  hub.setJobAccess({
+    token: async (user, ttl) => (await auth.issueToken({ name: user, admin: false }, ttl)).token,
+  });
 
   const me = userInfo();
-  const runAs = me.uid === 0 && !config.jobs.allowRoot ? findAccount(config.jobs.fallbackUser) : null;
-  if (me.uid === 0 && !config.jobs.allowRoot && !runAs) {
+  const runAs =
+    me.uid === 0 && !config.jobs.allowRoot && !config.jobs.runAsSubmitter
+      ? findAccount(config.jobs.fallbackUser)
+      : null;
+  if (me.uid === 0 && !config.jobs.allowRoot && !config.jobs.runAsSubmitter && !runAs) {
     throw new Error(
       `running as root: jobs would run as '${config.jobs.fallbackUser}', which does not exist; set jobs.fallbackUser or jobs.allowRoot`,
     );
   }
   // The embedded agent: the same Agent as `gridq agent`, in its own process over IPC.
-  const embedded = node ? startEmbeddedAgent(config, node, runAs, hub) : null;
+  const embedded = node ? startEmbeddedAgent(config, node, hub) : null;
 
   const tls = await loadTls(config.tls, config.home, config.server.host, new Date());
   const app = await buildApp({
@@ -164,6 +181,7 @@ export async function assemble(
       if (closed) return;
       closed = true;
       await app.close();
+      hub.close();
       await scheduler.idle();
       await hub.settled();
       await embedded?.stop();
@@ -177,22 +195,23 @@ export async function assemble(
 function startEmbeddedAgent(
   config: Readonly<GridqConfig>,
   node: NodeInfo,
-  runAs: UnixAccount | null,
   hub: AgentHub,
 ): { stop(): Promise<void> } {
-  sweepStaleNodefileDirs();
-  const nodefileDir = mkdtempSync(join(tmpdir(), NODEFILE_DIR_PREFIX));
-  writeFileSync(join(nodefileDir, ".owner-pid"), String(process.pid));
+  // Node files and exit statuses must be reachable by the jobs' account, so not under the
+  // private data folder; stable per data folder, so that after a crash the next server's agent
+  // adopts the jobs and finds their statuses there.
+  const runDir = defaultRunDir(join(config.home, "agent"));
   const child = fork(fileURLToPath(new URL("../agent/embedded-main.ts", import.meta.url)), [], {
     env: {
       ...process.env,
       GRIDQ_AGENT_OPTIONS: JSON.stringify({
         node: node.uid,
         stateDir: join(config.home, "agent"),
-        // Node files must be readable by the job's account, so not under the private data folder.
-        nodefileDir,
+        runDir,
         killGrace: config.jobs.killGrace,
-        runAs: runAs?.name ?? null,
+        runAsSubmitter: config.jobs.runAsSubmitter,
+        fallbackUser: config.jobs.fallbackUser,
+        allowRoot: config.jobs.allowRoot,
         baseEnv: jobBaseEnv(),
       } satisfies EmbeddedAgentOptions),
     },
@@ -206,7 +225,9 @@ function startEmbeddedAgent(
       const exited = new Promise((r) => (child.exitCode !== null ? r(null) : child.once("exit", r)));
       channel.close();
       await exited;
-      rmSync(nodefileDir, { recursive: true, force: true });
+      // Left in place while jobs still run (they keep running after a stop, and are adopted
+      // next time); removed when empty, so /tmp does not collect one per data folder.
+      removeRunDirIfEmpty(runDir);
     },
   };
 }
@@ -223,6 +244,7 @@ export async function startServer(
   const port = typeof addr === "object" && addr ? addr.port : config.server.port;
   // A wildcard listen address becomes this host's name (which the self-signed certificate covers).
   const url = serverUrl(config.server.host, port, config.tls.mode);
+  a.services.hub.setPublicUrl(url);
   // Clients of a self-signed server trust exactly its certificate, kept in the credentials file.
   const ca = a.tls?.trustFile ? readFileSync(a.tls.trustFile, "utf8") : undefined;
   // `tls: files`: SIGHUP re-reads the certificate files; open connections keep theirs.
@@ -251,10 +273,13 @@ export async function startServer(
   if (runAs)
     out.write(`gridq: running as root: jobs run as '${runAs.name}' (set jobs.allowRoot to change)\n`);
   const sites = deps.nodes.sites();
+  const declared = config.site.nodes.map((n) => n.name);
   out.write(
-    node
-      ? `gridq: serving ${url} (site '${node.site}', node '${node.uid}', ${node.cores} cores)\n`
-      : `gridq: serving ${url} (sites ${sites.join(", ") || "none"}; no embedded agent: set agent.node to a node of the reference)\n`,
+    declared.length > 0
+      ? `gridq: serving ${url} (site '${config.site.name}', ${declared.length} nodes for agents: ${declared.join(", ")})\n`
+      : node
+        ? `gridq: serving ${url} (site '${node.site}', node '${node.uid}', ${node.cores} cores)\n`
+        : `gridq: serving ${url} (sites ${sites.join(", ") || "none"}; no embedded agent: set agent.node to a node of the reference)\n`,
   );
   return {
     url,
@@ -273,38 +298,6 @@ function refreshCredentialsUrl(path: string, url: string, ca: string | undefined
     if (c.url !== url || c.ca !== ca) writeCredentials(path, { ...c, url, ca });
   } catch {
     // A damaged credentials file is the CLI's to report; the server does not need it.
-  }
-}
-
-const NODEFILE_DIR_PREFIX = "gridq-nodefiles-";
-
-/**
- * Remove node-file folders left by servers that died without cleaning up (kill -9): ours,
- * whose owner process is gone. A folder of a live server is never touched.
- */
-function sweepStaleNodefileDirs(): void {
-  const uid = process.getuid?.();
-  for (const name of readdirSync(tmpdir())) {
-    if (!name.startsWith(NODEFILE_DIR_PREFIX)) continue;
-    const dir = join(tmpdir(), name);
-    try {
-      const st = lstatSync(dir);
-      if (!st.isDirectory() || st.uid !== uid) continue;
-      const pid = Number(readFileSync(join(dir, ".owner-pid"), "utf8"));
-      if (pid > 0 && processAlive(pid)) continue;
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // Unreadable or vanished meanwhile: not ours to judge.
-    }
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

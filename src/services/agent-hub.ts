@@ -1,143 +1,312 @@
-// Use case: talk to agents. Registers their connections, hands out leases, and records their
-// reports (started, finished, failed) as job transitions, batched per tick.
+// Use case: talk to agents. Registers their connections, hands out leases, records their
+// reports (started, finished, failed) as job transitions batched per tick, acknowledges final
+// reports, and reads files on nodes. Node liveness (alive, suspected, dead) is in node-liveness.ts.
 
+import type { Readable } from "node:stream";
 import type { JobRecord } from "../domain/job.ts";
-import { eventName, type JobEvent, transition } from "../domain/job-state.ts";
+import { eventName, transition } from "../domain/job-state.ts";
 import {
   AGENT_PROTOCOL_VERSION,
   type AgentChannel,
   type AgentToServer,
+  checkAgentMessage,
+  type JobReport,
+  type KnownLease,
   type Lease,
   type ServerToAgent,
 } from "../protocol/agent-messages.ts";
 import type { JobUpdate } from "../store/contract.ts";
+import { eventOfReport, leaseOf } from "./agent-leases.ts";
+import { AgentReads, type ExecRequest, type ReadRequest } from "./agent-reads.ts";
 import type { ServiceDeps } from "./context.ts";
+import { NodeLiveness, type NodeStatus } from "./node-liveness.ts";
+import { NodeMetrics } from "./node-metrics.ts";
 import type { Dispatcher, Scheduler } from "./schedule-jobs.ts";
-import { outputPaths } from "./submit-job.ts";
 
-type Report = Exclude<AgentToServer, { type: "hello" }>;
 type Channel = AgentChannel<AgentToServer, ServerToAgent>;
 
 interface Connected {
   site: string;
   channel: Channel;
+  reads: AgentReads;
 }
 
-export function leaseOf(job: JobRecord): Lease {
-  const out = outputPaths(job);
-  return {
-    leaseId: job.leaseId!,
-    jobId: job.id,
-    jobName: job.name,
-    user: job.user,
-    command: job.command,
-    directory: job.directory,
-    stdoutPath: out.stdout,
-    stderrPath: out.stderr,
-    walltime: job.walltime,
-    nodes: job.assignedNodes,
-    env: job.env,
-  };
+interface Pending {
+  report: JobReport;
+  channel: Channel;
 }
 
 export class AgentHub implements Dispatcher {
   readonly #deps: ServiceDeps;
   readonly #scheduler: Scheduler;
   readonly #agents = new Map<string, Connected>();
-  #pending: Report[] = [];
+  readonly liveness: NodeLiveness;
+  readonly metrics: NodeMetrics;
+  #pending: Pending[] = [];
   #flush: Promise<void> | null = null;
+  #jobToken: ((user: string, ttl: number) => Promise<string>) | null = null;
+  #publicUrl: string | null = null;
 
   constructor(deps: ServiceDeps, scheduler: Scheduler) {
     this.#deps = deps;
     this.#scheduler = scheduler;
     scheduler.setDispatcher(this);
+    this.metrics = new NodeMetrics(deps.config.agents.metricsHistory);
+    this.liveness = new NodeLiveness(deps, {
+      kill: (job, reason) => this.kill(job, reason),
+      poke: (site) => scheduler.poke(site),
+      isConnected: (node) => this.#agents.has(node),
+    });
   }
 
-  /** Take a new connection; it becomes a node once its hello names a node of the site. */
-  attach(site: string, channel: Channel): void {
+  /** Give jobs a token for their own calls to the server (`gridq exec`), and its URL. */
+  setJobAccess(o: { token: (user: string, ttl: number) => Promise<string>; url?: string }): void {
+    this.#jobToken = o.token;
+    if (o.url) this.#publicUrl = o.url;
+  }
+
+  setPublicUrl(url: string): void {
+    this.#publicUrl = url;
+  }
+
+  /** Jobs' tokens by user: one signature serves many jobs (signing per job slowed dispatch). */
+  readonly #tokens = new Map<string, { token: Promise<string>; until: number }>();
+
+  /** The lease of a job's current run, with a token valid for its walltime (and some slack). */
+  async #leaseFor(job: JobRecord): Promise<Lease> {
+    const lease = leaseOf(job);
+    if (this.#publicUrl) lease.serverUrl = this.#publicUrl;
+    if (this.#jobToken) {
+      const need = this.#deps.clock.now() + job.walltime + 600;
+      let t = this.#tokens.get(job.user);
+      if (!t || t.until < need) {
+        // At least an hour, so short jobs of one user share a token.
+        const ttl = Math.max(job.walltime + 600, 3600) + 600;
+        t = { token: this.#jobToken(job.user, ttl), until: this.#deps.clock.now() + ttl };
+        if (this.#tokens.size > 10_000) this.#tokens.clear();
+        this.#tokens.set(job.user, t);
+        t.token.catch(() => this.#tokens.delete(job.user));
+      }
+      lease.jobToken = await t.token;
+    }
+    return lease;
+  }
+
+  /**
+   * Messages about leases go out in order per connection: a `run` waits for its token to be
+   * signed, and a `kill` sent meanwhile must not overtake it (the agent would ignore a kill for
+   * a lease it does not know yet, then run the job).
+   */
+  readonly #queues = new WeakMap<Channel, Promise<void>>();
+
+  #sendInOrder(channel: Channel, msg: Promise<ServerToAgent | null>): void {
+    const next = (this.#queues.get(channel) ?? Promise.resolve())
+      .then(() => msg)
+      .then((m) => {
+        if (m) channel.send(m);
+      })
+      .catch((e) => this.#deps.log.error({ err: e }, "preparing a message to an agent failed"));
+    this.#queues.set(channel, next);
+  }
+
+  #sendRun(channel: Channel, job: JobRecord): void {
+    this.#sendInOrder(
+      channel,
+      this.#leaseFor(job).then((lease) => ({ type: "run", lease })),
+    );
+  }
+
+  /**
+   * Take a new connection; it becomes a node once its hello names a node of the site (and, for
+   * a remote agent, the node its credential was issued for).
+   */
+  attach(site: string, channel: Channel, o: { node?: string } = {}): void {
     let node: string | null = null;
-    channel.onMessage((msg) => {
+    channel.onMessage((raw) => {
+      const msg = checkAgentMessage(raw);
+      if (!msg) {
+        this.#deps.log.warn({ node }, "malformed agent message: connection closed");
+        channel.close();
+        return;
+      }
       if (msg.type === "hello") {
-        node = this.#hello(site, channel, msg);
+        if (node === null) node = this.#hello(site, channel, msg, o.node);
         return;
       }
       if (node === null) {
         channel.close();
         return;
       }
-      this.#pending.push(msg);
-      this.#flush ??= new Promise<void>((r) => setImmediate(r)).then(() => this.#applyReports());
+      this.liveness.heard(node);
+      switch (msg.type) {
+        case "heartbeat":
+          return;
+        case "metrics":
+          return this.metrics.record(site, node, msg.at, msg.values);
+        case "data":
+        case "end":
+          return this.#agents.get(node)?.reads.deliver(msg);
+        default:
+          this.#pending.push({ report: msg, channel });
+          this.#flush ??= new Promise<void>((r) => setImmediate(r)).then(() => this.#applyReports());
+      }
     });
     channel.onClose(() => {
-      if (node !== null && this.#agents.get(node)?.channel === channel) {
+      const c = node === null ? undefined : this.#agents.get(node);
+      if (node !== null && c?.channel === channel) {
         this.#agents.delete(node);
+        c.reads.closeAll();
         this.#deps.log.warn({ node }, "agent disconnected");
       }
     });
   }
 
-  #hello(site: string, channel: Channel, msg: Extract<AgentToServer, { type: "hello" }>): string | null {
-    if (msg.version !== AGENT_PROTOCOL_VERSION) {
-      this.#deps.log.warn({ node: msg.node, version: msg.version }, "agent protocol version rejected");
+  #hello(
+    site: string,
+    channel: Channel,
+    msg: Extract<AgentToServer, { type: "hello" }>,
+    expected: string | undefined,
+  ): string | null {
+    const refuse = (reason: string): null => {
+      this.#deps.log.warn({ node: msg.node, site, version: msg.version }, `agent refused: ${reason}`);
+      channel.send({ type: "reject", reason });
       channel.close();
       return null;
+    };
+    if (msg.version !== AGENT_PROTOCOL_VERSION) {
+      return refuse(
+        `agent protocol version ${msg.version} is not supported (the server speaks ${AGENT_PROTOCOL_VERSION})`,
+      );
+    }
+    if (expected !== undefined && msg.node !== expected) {
+      return refuse(`this credential is for node ${expected}, not ${msg.node}`);
     }
     if (!this.#deps.nodes.nodes(site).some((n) => n.uid === msg.node)) {
-      this.#deps.log.warn({ node: msg.node, site }, "agent names a node absent from the site");
-      channel.close();
-      return null;
+      return refuse(`node ${msg.node} is not a node of site ${site}`);
     }
-    this.#agents.get(msg.node)?.channel.close();
-    this.#agents.set(msg.node, { site, channel });
-    channel.send({ type: "welcome", version: AGENT_PROTOCOL_VERSION });
-    this.#deps.log.info({ node: msg.node, running: msg.running.length }, "agent connected");
-    void this.#reconcile(site, msg.node, new Set(msg.running.map((r) => r.leaseId))).catch((e) =>
+    const previous = this.#agents.get(msg.node);
+    this.#agents.set(msg.node, { site, channel, reads: new AgentReads((m) => channel.send(m)) });
+    // A newer connection of the same node wins; reads in flight on the old one end now.
+    previous?.reads.closeAll();
+    previous?.channel.close();
+    this.liveness.heard(msg.node);
+    channel.send({
+      type: "welcome",
+      version: AGENT_PROTOCOL_VERSION,
+      heartbeat: this.#deps.config.agents.heartbeatInterval,
+      metrics: this.#deps.config.agents.metricsInterval,
+    });
+    this.#deps.log.info({ node: msg.node, known: msg.running.length }, "agent connected");
+    void this.#reconcile(site, msg.node, channel, msg.running).catch((e) =>
       this.#deps.log.error({ err: e, node: msg.node }, "reconciling agent failed"),
     );
     return msg.node;
   }
 
-  /** Jobs the store believes run on this node, but the agent does not know, are lost. */
-  async #reconcile(site: string, node: string, running: Set<string>): Promise<void> {
+  /**
+   * Compare what the store and the agent believe. A launching job the agent does not know never
+   * reached it: its `run` is sent again (the agent records a lease before running it, so a lease
+   * it does not know was never started). A running job it does not know is lost. A lease the
+   * agent still runs but the store no longer gives it (the node was declared dead meanwhile, or
+   * the job was canceled) is killed, and so is one canceled while its node was away.
+   */
+  async #reconcile(site: string, node: string, channel: Channel, known: KnownLease[]): Promise<void> {
+    const byLease = new Map(known.map((k) => [k.leaseId, k]));
     const active = await this.#deps.store.listJobsInStates(site, ["launching", "running"], 1_000_000);
     const now = this.#deps.clock.now();
     const updates: JobUpdate[] = [];
+    const mine = new Set<string>();
     for (const job of active) {
-      if (job.assignedNodes[0]?.node !== node || (job.leaseId && running.has(job.leaseId))) continue;
+      if (job.assignedNodes[0]?.node !== node || !job.leaseId) continue;
+      mine.add(job.leaseId);
+      if (byLease.has(job.leaseId)) {
+        // A cancel made while the node was away never reached it: say it again.
+        if (job.cancelRequested && !byLease.get(job.leaseId)!.done) this.kill(job, "canceled");
+        continue;
+      }
+      if (job.state === "launching") {
+        this.#sendRun(channel, job);
+        // Canceled before its agent got it: the kill follows the run, in order.
+        if (job.cancelRequested) this.kill(job, "canceled");
+        continue;
+      }
       const t = transition(job, { type: "node-lost", at: now, node });
       updates.push({
         id: job.id,
         expect: { state: job.state, leaseId: job.leaseId },
-        patch: { ...t.patch, message: `node ${node} lost: its agent restarted without the job` },
+        patch: { ...t.patch, message: `node ${node} lost: its agent came back without the job` },
         event: { at: now, type: eventName("node-lost"), description: t.description },
       });
+    }
+    for (const k of known) {
+      if (!k.done && !mine.has(k.leaseId)) {
+        this.#sendInOrder(
+          channel,
+          Promise.resolve({
+            type: "kill",
+            leaseId: k.leaseId,
+            jobId: k.jobId,
+            reason: "the job no longer runs on this node",
+          }),
+        );
+      }
     }
     await this.#deps.store.updateJobs(updates);
     this.#scheduler.poke(site);
   }
 
+  /** Nodes that can take work now: connected, and not silent. */
   connectedNodes(site: string): ReadonlySet<string> {
     const out = new Set<string>();
-    for (const [node, c] of this.#agents) if (c.site === site) out.add(node);
+    for (const [node, c] of this.#agents)
+      if (c.site === site && this.liveness.state(node) === "alive") out.add(node);
     return out;
+  }
+
+  nodeStatus(site: string): NodeStatus[] {
+    return this.liveness.list(
+      site,
+      this.#deps.nodes.nodes(site).map((n) => n.uid),
+    );
   }
 
   dispatch(job: JobRecord): void {
     const head = job.assignedNodes[0]?.node;
     const agent = head ? this.#agents.get(head) : undefined;
     if (!agent) {
-      // The node went away between placement and hand-over: its reconcile or the lease
-      // reaper ends the job; sending nowhere is safe because the lease was never acknowledged.
+      // The node went away between placement and hand-over: when its agent comes back, the
+      // reconcile sends this never-acknowledged lease again; if it does not, the node dies.
       this.#deps.log.warn({ job: job.id, node: head }, "no agent for the head node");
       return;
     }
-    agent.channel.send({ type: "run", lease: leaseOf(job) });
+    this.#sendRun(agent.channel, job);
   }
 
   kill(job: JobRecord, reason: string): void {
     const head = job.assignedNodes[0]?.node;
     if (!head || !job.leaseId) return;
-    this.#agents.get(head)?.channel.send({ type: "kill", leaseId: job.leaseId, jobId: job.id, reason });
+    const agent = this.#agents.get(head);
+    if (agent) {
+      this.#sendInOrder(
+        agent.channel,
+        Promise.resolve({ type: "kill", leaseId: job.leaseId, jobId: job.id, reason }),
+      );
+    }
+  }
+
+  /** A file on a node, through its agent; null when the file does not exist. */
+  async readOnNode(
+    node: string,
+    r: ReadRequest,
+  ): Promise<Readable | null | { refused: string } | "unreachable"> {
+    const agent = this.#agents.get(node);
+    if (!agent) return "unreachable";
+    return agent.reads.open(r);
+  }
+
+  /** Run a command on a node for a job: NDJSON events, or null when the node is not connected. */
+  execOnNode(node: string, r: ExecRequest): Readable | null {
+    return this.#agents.get(node)?.reads.exec(r) ?? null;
   }
 
   /** Fold a tick's reports into compare-and-set updates, in arrival order, in one transaction. */
@@ -145,15 +314,15 @@ export class AgentHub implements Dispatcher {
     const batch = this.#pending;
     this.#pending = [];
     try {
-      const ids = [...new Set(batch.map((r) => r.jobId))];
+      const ids = [...new Set(batch.map((p) => p.report.jobId))];
       const { items } = await this.#deps.store.listJobs({ ids, offset: 0, limit: ids.length });
       const jobs = new Map(items.map((j) => [j.id, j]));
       const updates: JobUpdate[] = [];
       const sites = new Set<string>();
-      for (const r of batch) {
+      for (const { report: r } of batch) {
         const job = jobs.get(r.jobId);
         if (!job) continue;
-        const event = this.#eventOf(r);
+        const event = eventOfReport(r);
         let t: ReturnType<typeof transition>;
         try {
           t = transition(job, event);
@@ -162,18 +331,29 @@ export class AgentHub implements Dispatcher {
           this.#deps.log.debug({ job: r.jobId, report: r.type }, "stale agent report ignored");
           continue;
         }
+        const note = r.type === "finished" && r.note ? { message: `${t.patch.message}: ${r.note}` } : {};
         updates.push({
           id: job.id,
           expect: { state: job.state, leaseId: job.leaseId },
-          patch: t.patch,
+          patch: { ...t.patch, ...note },
           event: { at: event.at, type: eventName(event.type), description: t.description },
         });
         jobs.set(job.id, { ...job, ...t.patch } as JobRecord);
         if (r.type !== "started") sites.add(job.site);
       }
       await this.#deps.store.updateJobs(updates);
+      // Only now, with the result durable (or known stale), may the agent forget it.
+      for (const { report, channel } of batch) {
+        if (report.type === "started") continue;
+        channel.send({ type: "ack", leaseId: report.leaseId });
+        // What `gridq exec` started for the job on its nodes ends with it.
+        for (const a of jobs.get(report.jobId)?.assignedNodes ?? []) {
+          this.#agents.get(a.node)?.channel.send({ type: "exec-kill", jobId: report.jobId });
+        }
+      }
       for (const s of sites) this.#scheduler.poke(s, { now: true });
     } catch (e) {
+      // Not acknowledged: the agent sends these results again on its next connection.
       this.#deps.log.error({ err: e }, "recording agent reports failed");
     } finally {
       this.#flush = null;
@@ -183,27 +363,13 @@ export class AgentHub implements Dispatcher {
     }
   }
 
-  #eventOf(r: Report): JobEvent {
-    switch (r.type) {
-      case "started":
-        return { type: "start", at: r.at, leaseId: r.leaseId, pid: r.pid };
-      case "finished":
-        return r.walltimeExceeded
-          ? {
-              type: "walltime-exceeded",
-              at: r.at,
-              leaseId: r.leaseId,
-              exitCode: r.exitCode,
-              signal: r.signal,
-            }
-          : { type: "finish", at: r.at, leaseId: r.leaseId, exitCode: r.exitCode, signal: r.signal };
-      case "failed":
-        return { type: "launch-failed", at: r.at, leaseId: r.leaseId, reason: r.reason };
-    }
-  }
-
   /** Resolves once every report received so far is recorded. */
   async settled(): Promise<void> {
     while (this.#flush) await this.#flush;
+    await this.liveness.settled();
+  }
+
+  close(): void {
+    this.liveness.stop();
   }
 }

@@ -24,6 +24,8 @@ export class Scheduler {
   /** Parsed requests by job id: a waiting job is parsed once, not once per pass. */
   readonly #requests = new Map<number, ResourceRequest>();
   passes = 0;
+  /** Seconds spent in scheduling passes, in total (for the server's Prometheus metrics). */
+  passSeconds = 0;
 
   constructor(deps: ServiceDeps) {
     this.#deps = deps;
@@ -56,7 +58,9 @@ export class Scheduler {
         const site = this.#dirty.values().next().value as string;
         this.#dirty.delete(site);
         try {
+          const t0 = performance.now();
           await this.pass(site);
+          this.passSeconds += (performance.now() - t0) / 1000;
         } catch (e) {
           this.#deps.log.error({ err: e, site }, "scheduling pass failed");
         }

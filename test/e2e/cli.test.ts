@@ -22,7 +22,8 @@ before(async () => {
   server = await startGridq({ config: "jobs:\n  killGrace: 1\nsite:\n  cores: 4\n" });
   // Jobs may run as an unprivileged account (when tests run as root): let it in.
   work = tempDir();
-  chmodSync(work, 0o755);
+  // Writable by the account jobs run as (the wrapper opens output files as that account).
+  chmodSync(work, 0o777);
 });
 
 const json = async (args: string[]) => {

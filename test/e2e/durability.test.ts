@@ -13,11 +13,16 @@ const tokenOf = (home: string): string =>
 test("every acknowledged submission survives kill -9 of the server", async () => {
   const server = await startGridq();
   const work = tempDir();
-  chmodSync(work, 0o755);
+  // Writable by the account jobs run as (the wrapper opens output files as that account).
+  chmodSync(work, 0o777);
   const client = new GridqClient({ url: server.url, credentials: { token: tokenOf(server.home) } });
 
-  // A running job at the moment of the crash, which prints its process group id.
-  const running = await client.submitJob("local", { command: "echo $$; exec sleep 60", directory: work });
+  // A running job at the moment of the crash, which prints its process group id (its session
+  // leader is the wrapper shell, the parent of the command's shell).
+  const running = await client.submitJob("local", {
+    command: "ps -o pgid= -p $$; exec sleep 60",
+    directory: work,
+  });
   const pgid = await eventually(async () => {
     try {
       return Number(readFileSync(join(work, `OAR.${running.uid}.stdout`), "utf8").trim()) || null;
@@ -54,16 +59,27 @@ test("every acknowledged submission survives kill -9 of the server", async () =>
   const lost = acked.filter((id) => !seen.has(id));
   assert.deepEqual(lost, [], `${lost.length} of ${acked.length} acknowledged jobs lost`);
 
-  // The job that was running when the server died is not left "running" forever.
-  const r = await eventually(async () => {
-    const j = await c2.getJob("local", running.uid);
-    return j.state === "error" && j;
-  });
-  assert.match(r.message ?? "", /lost/);
-  try {
-    process.kill(-pgid, "SIGKILL");
-  } catch {
-    // already gone
-  }
+  // The job that was running when the server died kept running: the new embedded agent adopted
+  // it from its state folder, and still controls it (a cancel kills its process group).
+  const adopted = await c2.getJob("local", running.uid);
+  assert.equal(adopted.state, "running");
+  process.kill(-pgid, 0);
+  await c2.cancelJob("local", running.uid);
+  const r = await c2.waitJob("local", running.uid);
+  assert.equal(r.state, "error");
+  assert.match(r.message ?? "", /canceled/);
+  // Signaled processes take a moment to be reaped (by init, once their parent shell is gone).
+  await eventually(
+    async () => {
+      try {
+        process.kill(-pgid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    5000,
+    "the job's processes gone",
+  );
   await again.stop();
 });

@@ -23,7 +23,8 @@ test("a node's cores in the reference bound what jobs may ask, and a new commit 
   );
   const server = await startGridq({ config: `reference:\n  path: ${repo}\nsite:\n  name: lab\n` });
   const work = tempDir();
-  chmodSync(work, 0o755);
+  // Writable by the account jobs run as (the wrapper opens output files as that account).
+  chmodSync(work, 0o777);
 
   const sites = (await fetch(`${server.url}/3.0/sites`).then((r) => r.json())) as {
     items: { uid: string }[];

@@ -74,7 +74,7 @@ export function runCli(
 }
 
 export async function startGridq(
-  o: { config?: string; home?: string; env?: NodeJS.ProcessEnv } = {},
+  o: { config?: string; home?: string; env?: NodeJS.ProcessEnv; port?: number } = {},
 ): Promise<GridqServer> {
   const home = o.home ?? tempDir();
   if (o.config !== undefined) writeFileSync(join(home, "config.yaml"), o.config);
@@ -87,7 +87,7 @@ export async function startGridq(
   delete env.GRIDQ_URL;
   delete env.GRIDQ_TOKEN;
   delete env.GRIDQ_CREDENTIALS;
-  const proc = spawn(process.execPath, [CLI, "serve", "--port", "0"], {
+  const proc = spawn(process.execPath, [CLI, "serve", "--port", String(o.port ?? 0)], {
     env,
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
@@ -141,10 +141,29 @@ export async function startGridq(
       }),
     restart: async () => {
       await server.stop();
-      return startGridq({ home, ...(o.env ? { env: o.env } : {}) });
+      return startGridq({ home, ...(o.env ? { env: o.env } : {}), ...(o.port ? { port: o.port } : {}) });
     },
   };
   return server;
+}
+
+/** Track a process this test started: it is stopped after the file's tests. */
+export function track(p: ChildProcess): void {
+  live.add(p);
+  p.once("exit", () => live.delete(p));
+}
+
+/** A free TCP port on loopback (for a server that must come back on the same address). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => res(typeof a === "object" && a ? a.port : 0));
+    });
+  });
 }
 
 /** Poll until `check` returns a value, or fail after `ms`. */

@@ -20,7 +20,8 @@ const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toStri
 before(async () => {
   home = tempDir();
   const work = tempDir();
-  chmodSync(work, 0o755);
+  // Writable by the account jobs run as (the wrapper opens output files as that account).
+  chmodSync(work, 0o777);
   const config = resolveConfig({
     env: {},
     overrides: { home, "site.cores": 2, "jobs.defaultDirectory": work, "server.bodyLimit": 4096 },

@@ -6,7 +6,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
-import { localOutputReader } from "../../src/agent/local-output.ts";
 import { resolveConfig } from "../../src/config/config.ts";
 import { createLocalReference } from "../../src/reference/local-reference.ts";
 import { ReferenceReader } from "../../src/reference/reference-reader.ts";
@@ -38,7 +37,7 @@ async function app(publicReads: boolean): Promise<FastifyInstance> {
   const scheduler = new Scheduler(deps);
   const hub = new AgentHub(deps, scheduler);
   const a = await buildApp({
-    services: { deps, auth, hub, scheduler, outputs: localOutputReader },
+    services: { deps, auth, hub, scheduler },
     logger: false,
     version: "test",
     reference: { reference: reader, publicReads },

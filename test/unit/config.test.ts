@@ -36,7 +36,14 @@ test("defaults, with the data folder from GRIDQ_HOME", () => {
   assert.deepEqual(resolveWith(h), {
     home: h,
     server: { host: "127.0.0.1", port: 8080, bodyLimit: 1048576, maxUrlLength: 8192, logLevel: "info" },
-    site: { name: "local", cluster: "local", cores: 0 },
+    site: { name: "local", cluster: "local", cores: 0, nodes: [] },
+    agents: {
+      heartbeatInterval: 5,
+      suspectAfter: 15,
+      deadAfter: 60,
+      metricsInterval: 5,
+      metricsHistory: 720,
+    },
     reference: { path: null, prefix: "data/grid5000", branch: null, publicReads: true },
     agent: { node: null },
     db: { engine: "sqlite", path: join(h, "gridq.db") },
@@ -47,6 +54,7 @@ test("defaults, with the data folder from GRIDQ_HOME", () => {
       defaultDirectory: join(h, "jobs"),
       allowRoot: false,
       fallbackUser: "nobody",
+      runAsSubmitter: false,
     },
     tls: { mode: "off", cert: null, key: null, chain: null, names: [] },
   });
@@ -80,7 +88,7 @@ test("the YAML file in the data folder sets values; paths are relative to the da
   assert.equal(c.server.port, 9001);
   assert.equal(c.server.logLevel, "debug");
   assert.equal(c.server.host, "127.0.0.1", "unset keys keep their default");
-  assert.deepEqual(c.site, { name: "grenoble", cluster: "local", cores: 8 });
+  assert.deepEqual(c.site, { name: "grenoble", cluster: "local", cores: 8, nodes: [] });
   assert.equal(c.db.path, join(h, "data", "other.db"));
   assert.equal(c.jobs.allowRoot, true);
   assert.equal(c.jobs.defaultDirectory, "/srv/jobs");
@@ -163,4 +171,33 @@ test("the result is frozen all the way down", () => {
     (c.server as { port: number }).port = 1;
   }, TypeError);
   assert.equal(c.server.port, 8080);
+});
+
+test("site.nodes declares agents' nodes; agents' timeouts must grow from heartbeat to death", () => {
+  const h = home(
+    "site:\n  nodes: [{name: n1, cores: 2}, {name: n2, cores: 4}]\nagents: {heartbeatInterval: 1, suspectAfter: 3, deadAfter: 9}\n",
+  );
+  const c = resolveWith(h);
+  assert.deepEqual(c.site.nodes, [
+    { name: "n1", cores: 2 },
+    { name: "n2", cores: 4 },
+  ]);
+  assert.deepEqual(c.agents, {
+    heartbeatInterval: 1,
+    suspectAfter: 3,
+    deadAfter: 9,
+    metricsInterval: 5,
+    metricsHistory: 720,
+  });
+  const bad = (yaml: string, re: RegExp) =>
+    assert.throws(
+      () => resolveWith(home(yaml)),
+      (e: Error) => e instanceof ConfigError && re.test(e.message),
+    );
+  bad("site:\n  nodes: n1\n", /site.nodes: expected a list/);
+  bad("site:\n  nodes: [{name: n1, cores: 0}]\n", /site.nodes\[0\].cores/);
+  bad("site:\n  nodes: [{name: 'a b', cores: 1}]\n", /not a node name/);
+  bad("site:\n  nodes: [{name: n1, cores: 1}, {name: n1, cores: 2}]\n", /listed twice/);
+  bad("agents: {heartbeatInterval: 5, suspectAfter: 5}\n", /suspectAfter must be longer/);
+  bad("agents: {suspectAfter: 20, deadAfter: 10}\n", /deadAfter must be longer/);
 });

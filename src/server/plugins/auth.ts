@@ -14,6 +14,8 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** Reachable without credentials (credentials, when given, are still checked). */
     public?: boolean;
+    /** Authenticated by the route itself with a node credential (agents), not a user's. */
+    nodeAuth?: boolean;
   }
 }
 
@@ -46,6 +48,7 @@ export async function authenticate(auth: Authenticator, req: FastifyRequest): Pr
 export const authPlugin = fp(async (app: FastifyInstance, opts: { auth: Authenticator }) => {
   app.decorateRequest("actor", null);
   app.addHook("onRequest", async (req) => {
+    if (req.routeOptions.config.nodeAuth) return;
     req.actor = await authenticate(opts.auth, req);
     if (!req.actor && !req.routeOptions.config.public) {
       throw new GridqError(

@@ -128,11 +128,13 @@ export async function jobRoutes(app: FastifyInstance, opts: { services: AppServi
     },
   );
 
-  app.get<{ Params: Params; Querystring: { stream?: "stdout" | "stderr"; offset?: number } }>(
+  type OutputQuery = { stream?: "stdout" | "stderr"; offset?: number; follow?: boolean };
+  app.get<{ Params: Params; Querystring: OutputQuery }>(
     "/sites/:site/jobs/:id/output",
     {
       schema: {
-        summary: "Stream a job's output file (owner or admin; a gridq extension)",
+        summary:
+          "Stream a job's output file from its head node (owner or admin; a gridq extension); with follow, until the job ends",
         tags: ["jobs"],
         params: { ...siteJobParams, required: ["site", "id"] },
         querystring: {
@@ -141,14 +143,12 @@ export async function jobRoutes(app: FastifyInstance, opts: { services: AppServi
           properties: {
             stream: { type: "string", enum: ["stdout", "stderr"], default: "stdout" },
             offset: { type: "integer", minimum: 0, default: 0 },
+            follow: { type: "boolean", default: false },
           },
         },
       },
     },
-    async (
-      req: FastifyRequest<{ Params: Params; Querystring: { stream?: "stdout" | "stderr"; offset?: number } }>,
-      reply: FastifyReply,
-    ) => {
+    async (req: FastifyRequest<{ Params: Params; Querystring: OutputQuery }>, reply: FastifyReply) => {
       const actor = actorOf(req);
       const job = await getJob(deps, req.params.site, req.params.id);
       if (job.user !== actor.name && !actor.admin) {
@@ -156,12 +156,32 @@ export async function jobRoutes(app: FastifyInstance, opts: { services: AppServi
       }
       const stream = req.query.stream ?? "stdout";
       const path = outputPaths(job)[stream];
+      const node = job.assignedNodes[0]?.node;
+      const started = job.startedAt !== null || (job.state === "error" && node !== undefined);
+      // Output stays on the node: it is read there by the job's head-node agent.
       const body =
-        job.startedAt === null && job.state !== "error"
-          ? null
-          : await services.outputs.openOutput(path, req.query.offset ?? 0);
+        started && node
+          ? await services.hub.readOnNode(node, {
+              path,
+              offset: req.query.offset ?? 0,
+              follow: Boolean(req.query.follow) && (job.state === "running" || job.state === "launching"),
+              jobId: job.id,
+              user: job.user,
+            })
+          : null;
+      if (body === "unreachable") {
+        throw new GridqError(
+          "GRIDQ_UNAVAILABLE",
+          `node ${node} is not connected: the output of job ${job.id} stays there`,
+        );
+      }
       if (!body) throw new GridqError("GRIDQ_NOT_FOUND", `job ${job.id} has no ${stream} yet (${job.state})`);
-      return reply.type("text/plain; charset=utf-8").header("X-Gridq-Job-State", job.state).send(body);
+      if ("refused" in body) throw new GridqError("GRIDQ_FORBIDDEN", body.refused);
+      return reply
+        .type("text/plain; charset=utf-8")
+        .header("X-Gridq-Job-State", job.state)
+        .header("Cache-Control", "no-store")
+        .send(body);
     },
   );
 }

@@ -1,5 +1,6 @@
 // The SQLite engine: one database file in WAL mode, through node:sqlite and Kysely.
 
+import { chmodSync } from "node:fs";
 import { Kysely, sql } from "kysely";
 import type { StoreCapabilities } from "../contract.ts";
 import { KyselyStore } from "../kysely-store.ts";
@@ -33,6 +34,8 @@ export class SqliteStore extends KyselyStore {
 
   constructor(path: string) {
     const raw = new NodeSqliteDatabase(path);
+    // Password hashes live here: owner only. SQLite gives its -wal and -shm files the same mode.
+    if (path !== ":memory:") chmodSync(path, 0o600);
     // WAL: readers never block the writer. synchronous=NORMAL: a commit is in the WAL file when
     // it returns, so it survives the process being killed (not a power cut: see docs).
     raw.raw.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON");

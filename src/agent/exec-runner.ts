@@ -1,0 +1,83 @@
+// Runs `gridq exec` commands on this node for a job (what oarsh gives OAR users): as the job's
+// account, in its own process group, output sent back as it comes; killed when the caller goes
+// away or the job ends.
+
+import { spawn } from "node:child_process";
+import type { AgentToServer, Lease, ServerToAgent } from "../protocol/agent-messages.ts";
+import type { UnixAccount } from "./unix-account.ts";
+
+type Exec = Extract<ServerToAgent, { type: "exec" }>;
+
+export class ExecRunner {
+  readonly #send: (m: AgentToServer) => void;
+  readonly #accountFor: (l: Pick<Lease, "user">) => UnixAccount | null | { refused: string };
+  readonly #baseEnv: Record<string, string>;
+  /** Running execs: stream id → {jobId, pid}. */
+  readonly #running = new Map<number, { jobId: number; pid: number }>();
+
+  constructor(
+    send: (m: AgentToServer) => void,
+    accountFor: (l: Pick<Lease, "user">) => UnixAccount | null | { refused: string },
+    baseEnv: Record<string, string>,
+  ) {
+    this.#send = send;
+    this.#accountFor = accountFor;
+    this.#baseEnv = baseEnv;
+  }
+
+  run(m: Exec): void {
+    const account = this.#accountFor({ user: m.user });
+    if (account && "refused" in account) {
+      this.#send({ type: "end", stream: m.stream, refused: account.refused });
+      return;
+    }
+    const who = account ? { HOME: account.home, USER: account.name, LOGNAME: account.name } : {};
+    const child = spawn("/bin/sh", ["-c", m.command], {
+      cwd: m.directory,
+      // Its own group, so a cancel kills everything it started.
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...this.#baseEnv, ...who, ...m.env },
+      ...(account ? { uid: account.uid, gid: account.gid } : {}),
+    });
+    child.once("error", (e) => {
+      this.#running.delete(m.stream);
+      this.#send({ type: "end", stream: m.stream, error: `cannot run the command: ${e.message}` });
+    });
+    if (child.pid === undefined) return;
+    this.#running.set(m.stream, { jobId: m.jobId, pid: child.pid });
+    child.stdout!.on("data", (d: Buffer) =>
+      this.#send({ type: "data", stream: m.stream, fd: 1, chunk: d.toString("base64") }),
+    );
+    child.stderr!.on("data", (d: Buffer) =>
+      this.#send({ type: "data", stream: m.stream, fd: 2, chunk: d.toString("base64") }),
+    );
+    // 'close' (not 'exit'): every byte of both pipes has been read and sent before the end.
+    child.once("close", (code, signal) => {
+      this.#running.delete(m.stream);
+      const exitCode = code ?? 128 + (signal ? 15 : 0);
+      this.#send({ type: "end", stream: m.stream, exitCode });
+    });
+  }
+
+  cancel(stream: number): void {
+    const r = this.#running.get(stream);
+    if (r) killGroup(r.pid);
+  }
+
+  killJob(jobId: number): void {
+    for (const r of this.#running.values()) if (r.jobId === jobId) killGroup(r.pid);
+  }
+
+  cancelAll(): void {
+    for (const r of this.#running.values()) killGroup(r.pid);
+  }
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}

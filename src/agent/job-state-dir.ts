@@ -1,0 +1,227 @@
+// The agent's state on local disk, so that jobs outlive an agent restart: one folder per lease
+// with the lease, the started process and the final result until the server acknowledges it.
+//
+// Layout under the state dir (private to the agent, 0700):
+//   jobs/<lease>/lease.json    the lease, written before the process is spawned
+//   jobs/<lease>/started.json  {pid, procStart, at}, written right after the spawn
+//   jobs/<lease>/result.json   the final report, kept until the server's `ack`
+//   acked                      lease ids acknowledged lately: a late `run` is never run again
+// and under the run dir (the agent's, 0711: job accounts reach their own entry, list nothing):
+//   status/<lease>/status      the exit status, written by the job's wrapper shell; the folder
+//                              belongs to the job's account (the agent's own files stay out of
+//                              a job's reach, so a job cannot make the agent signal others)
+//   nodefiles/<job id>         the job's node file (0644)
+
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import type { JobReport, Lease } from "../protocol/agent-messages.ts";
+
+export interface StartedRecord {
+  pid: number;
+  /** Start time of the pid in clock ticks since boot (/proc/PID/stat field 22), to detect reuse. */
+  procStart: string | null;
+  /** UNIX seconds. */
+  at: number;
+}
+
+export interface StoredLease {
+  lease: Lease;
+  started: StartedRecord | null;
+  result: JobReport | null;
+}
+
+/** Lease ids come from the server; they name folders, so only a safe alphabet is accepted. */
+const LEASE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const ACKED_KEEP = 2000;
+
+export function isSafeLeaseId(id: string): boolean {
+  return LEASE_ID.test(id);
+}
+
+/** A pid's state letter from /proc (`Z`: a zombie, gone but not reaped), or null. */
+export function procStateOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Read a pid's start time from /proc (Linux), or null where /proc is not available. */
+export function procStartOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return rest[19] ?? null; // field 22 overall
+  } catch {
+    return null;
+  }
+}
+
+/** Write a file whole or not at all: a crash mid-write never leaves half a JSON behind. */
+function writeAtomic(path: string, text: string, mode = 0o600): void {
+  writeFileSync(`${path}.tmp`, text, { mode });
+  renameSync(`${path}.tmp`, path);
+}
+
+/**
+ * Create a folder the agent alone owns, or check an existing one is that (a real folder, not
+ * a symlink, owned by the agent): under /tmp, someone else could have made it first.
+ */
+export function ownDir(path: string, mode: number): void {
+  mkdirSync(path, { recursive: true, mode });
+  const st = lstatSync(path);
+  const uid = process.getuid?.();
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) {
+    throw new Error(`${path} is not a folder owned by this agent's account`);
+  }
+  chmodSync(path, mode);
+}
+
+export class JobStateDir {
+  readonly root: string;
+  readonly runDir: string;
+  readonly #acked: Set<string>;
+
+  constructor(root: string, runDir: string) {
+    this.root = root;
+    this.runDir = runDir;
+    ownDir(root, 0o700);
+    ownDir(join(root, "jobs"), 0o700);
+    // Traversable, not listable: a job's account reaches status/<its lease> and nothing else.
+    ownDir(runDir, 0o711);
+    ownDir(join(runDir, "status"), 0o711);
+    ownDir(join(runDir, "nodefiles"), 0o755);
+    this.#acked = new Set(this.#readAcked());
+  }
+
+  nodefilePath(jobId: number): string {
+    return join(this.runDir, "nodefiles", String(jobId));
+  }
+
+  #readAcked(): string[] {
+    try {
+      return readFileSync(join(this.root, "acked"), "utf8").split("\n").filter(Boolean);
+    } catch {
+      return [];
+    }
+  }
+
+  #dir(leaseId: string): string {
+    return join(this.root, "jobs", leaseId);
+  }
+
+  statusPath(leaseId: string): string {
+    return join(this.runDir, "status", leaseId, "status");
+  }
+
+  wasAcked(leaseId: string): boolean {
+    return this.#acked.has(leaseId);
+  }
+
+  has(leaseId: string): boolean {
+    try {
+      readFileSync(join(this.#dir(leaseId), "lease.json"));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Record a lease before running it; its status folder belongs to the job's account. */
+  saveLease(lease: Lease, owner: { uid: number; gid: number } | null): void {
+    mkdirSync(this.#dir(lease.leaseId), { recursive: true, mode: 0o700 });
+    const statusDir = join(this.runDir, "status", lease.leaseId);
+    rmSync(statusDir, { recursive: true, force: true });
+    mkdirSync(statusDir, { mode: 0o700 });
+    if (owner) chownSync(statusDir, owner.uid, owner.gid);
+    writeAtomic(join(this.#dir(lease.leaseId), "lease.json"), JSON.stringify(lease));
+  }
+
+  saveStarted(leaseId: string, s: StartedRecord): void {
+    writeAtomic(join(this.#dir(leaseId), "started.json"), JSON.stringify(s));
+  }
+
+  saveResult(leaseId: string, r: JobReport): void {
+    writeAtomic(join(this.#dir(leaseId), "result.json"), JSON.stringify(r));
+  }
+
+  /** The exit status the wrapper wrote, or null when it wrote none (killed with the job). */
+  readStatus(leaseId: string): number | null {
+    try {
+      const s = readFileSync(this.statusPath(leaseId), "utf8").trim();
+      return /^\d+$/.test(s) ? Number(s) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Why the wrapper could not run the command (it could not open an output file), if so. */
+  readFailure(leaseId: string): string | null {
+    try {
+      return (
+        readFileSync(`${this.statusPath(leaseId)}.why`, "utf8")
+          .trim()
+          .slice(0, 1000) || null
+      );
+    } catch {
+      return null;
+    }
+  }
+
+  /** Every lease on disk, for recovery after a restart. Damaged folders are skipped. */
+  load(): StoredLease[] {
+    const out: StoredLease[] = [];
+    for (const id of readdirSync(join(this.root, "jobs"))) {
+      if (!isSafeLeaseId(id)) continue;
+      const read = <T>(f: string): T | null => {
+        try {
+          return JSON.parse(readFileSync(join(this.#dir(id), f), "utf8")) as T;
+        } catch {
+          return null;
+        }
+      };
+      const lease = read<Lease>("lease.json");
+      if (!lease) {
+        rmSync(this.#dir(id), { recursive: true, force: true });
+        continue;
+      }
+      out.push({
+        lease,
+        started: read<StartedRecord>("started.json"),
+        result: read<JobReport>("result.json"),
+      });
+    }
+    return out;
+  }
+
+  /** The server recorded the result: forget the lease, remember its id. */
+  forget(leaseId: string): void {
+    rmSync(this.#dir(leaseId), { recursive: true, force: true });
+    rmSync(join(this.runDir, "status", leaseId), { recursive: true, force: true });
+    if (this.#acked.has(leaseId)) return;
+    this.#acked.add(leaseId);
+    const path = join(this.root, "acked");
+    if (this.#acked.size > ACKED_KEEP * 2) {
+      const keep = [...this.#acked].slice(-ACKED_KEEP);
+      this.#acked.clear();
+      for (const k of keep) this.#acked.add(k);
+      writeAtomic(path, `${keep.join("\n")}\n`);
+    } else {
+      appendFileSync(path, `${leaseId}\n`, { mode: 0o600 });
+    }
+  }
+}
