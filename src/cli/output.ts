@@ -83,7 +83,11 @@ export function formatJobTable(jobs: JobView[], nowSeconds: number): string {
       cmd,
     ]);
   }
-  return t.toString();
+  return t
+    .toString()
+    .split("\n")
+    .map((l) => l.trimEnd())
+    .join("\n");
 }
 
 export interface Output {

@@ -64,6 +64,16 @@ export interface GridqConfig {
     /** When the agent is root, run each job as its submitter's Unix account (see docs/agents.md). */
     runAsSubmitter: boolean;
   };
+  /** HTTPS: `off`, `self-signed` (made at first start, kept in `home/tls`), or CA-signed `files`. */
+  tls: {
+    mode: "off" | "self-signed" | "files";
+    /** `files`: PEM certificate, key and intermediates; re-read on SIGHUP. */
+    cert: string | null;
+    key: string | null;
+    chain: string | null;
+    /** `self-signed`: names (DNS or IP) to cover besides the listen address and localhost. */
+    names: string[];
+  };
 }
 
 /** Where each setting can come from: [path in the YAML file, environment variable]. */
@@ -80,6 +90,10 @@ export const ENV_NAMES = {
   "agents.heartbeatInterval": "GRIDQ_HEARTBEAT_INTERVAL",
   "agents.suspectAfter": "GRIDQ_SUSPECT_AFTER",
   "agents.deadAfter": "GRIDQ_DEAD_AFTER",
+  "tls.mode": "GRIDQ_TLS",
+  "tls.cert": "GRIDQ_TLS_CERT",
+  "tls.key": "GRIDQ_TLS_KEY",
+  "tls.chain": "GRIDQ_TLS_CHAIN",
 } as const;
 
 export function defaultHome(env: NodeJS.ProcessEnv): string {
@@ -185,6 +199,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       fallbackUser: "nobody",
       runAsSubmitter: false,
     },
+    tls: { mode: "off", cert: null, key: null, chain: null, names: [] },
   };
   const file = opts.file ?? join(home, "config.yaml");
   if (opts.file && !existsSync(opts.file)) throw new ConfigError(`config file ${opts.file} does not exist`);
@@ -202,6 +217,8 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       raw = deepMerge(raw, parsed as Plain);
     }
   }
+  // `tls: self-signed` is short for `tls: {mode: self-signed}`.
+  if (typeof raw.tls === "string") raw = { ...raw, tls: { mode: raw.tls } };
   for (const [path, name] of Object.entries(ENV_NAMES)) {
     if (env[name] !== undefined && path !== "home") setPath(raw, path, env[name]);
   }
@@ -248,6 +265,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       fallbackUser: str("jobs.fallbackUser", g("jobs.fallbackUser")),
       runAsSubmitter: bool("jobs.runAsSubmitter", g("jobs.runAsSubmitter")),
     },
+    tls: tlsSettings(home, g),
   };
   return deepFreeze(config);
 }
@@ -285,6 +303,33 @@ function agentTimes(g: (p: string) => unknown): GridqConfig["agents"] {
     metricsInterval: num("agents.metricsInterval", g("agents.metricsInterval"), 0, 3600),
     metricsHistory: num("agents.metricsHistory", g("agents.metricsHistory"), 1, 1_000_000, true),
   };
+}
+
+const TLS_MODES = ["off", "self-signed", "files"] as const;
+
+function tlsSettings(home: string, g: (p: string) => unknown): GridqConfig["tls"] {
+  const mode = str("tls.mode", g("tls.mode"));
+  if (!(TLS_MODES as readonly string[]).includes(mode)) {
+    throw new ConfigError(`config tls.mode: '${mode}' is not one of ${TLS_MODES.join(", ")}`);
+  }
+  const path = (p: string) => {
+    const v = g(p);
+    return v === null || v === undefined || v === "" ? null : resolve(home, str(p, v));
+  };
+  const tls = {
+    mode: mode as GridqConfig["tls"]["mode"],
+    cert: path("tls.cert"),
+    key: path("tls.key"),
+    chain: path("tls.chain"),
+  };
+  if (tls.mode === "files" && (!tls.cert || !tls.key)) {
+    throw new ConfigError("config tls: mode 'files' needs tls.cert and tls.key (PEM files)");
+  }
+  const names = g("tls.names") ?? [];
+  if (!Array.isArray(names) || names.some((n) => typeof n !== "string")) {
+    throw new ConfigError("config tls.names: expected a list of host names or addresses");
+  }
+  return { ...tls, names };
 }
 
 function deepFreeze<T>(o: T): Readonly<T> {

@@ -14,6 +14,7 @@ import type { AppServices } from "./app-services.ts";
 import { authPlugin } from "./plugins/auth.ts";
 import { errorsPlugin } from "./plugins/errors.ts";
 import { prometheusPlugin } from "./plugins/prometheus.ts";
+import { acceleratorV3Routes } from "./routes/accelerator-v3.ts";
 import { agentRoutes, agentWebSocketOptions } from "./routes/agents.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { jobExecRoutes } from "./routes/job-exec.ts";
@@ -28,12 +29,15 @@ export interface BuildAppOptions {
   version: string;
   /** The git-versioned reference API (its own routes under every mount); absent: not served. */
   reference?: ReferenceRoutesOptions;
+  /** Certificate and key (PEM) to serve HTTPS; absent for plain HTTP. */
+  https?: { cert: string; key: string } | null;
 }
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const { services } = opts;
   const cfg = services.deps.config.server;
   const app = Fastify({
+    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key } } : {}),
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: cfg.bodyLimit,
     routerOptions: { maxParamLength: 512 },
@@ -115,5 +119,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       { prefix: mount },
     );
   }
+  await app.register(acceleratorV3Routes, { prefix: "/api/v3", services, version: opts.version });
   return app;
 }

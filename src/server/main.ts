@@ -26,6 +26,7 @@ import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { AppServices } from "./app-services.ts";
 import { buildApp } from "./build-app.ts";
 import { declaredNode, localNodeName, staticNodeDirectory } from "./local-node.ts";
+import { loadTls, reloadCertificates, type SecureContextTarget, serverUrl, type TlsMaterial } from "./tls.ts";
 
 export const VERSION = "0.1.0";
 
@@ -65,6 +66,7 @@ export interface Assembled {
   /** The embedded agent's node, or null when the reference does not describe it. */
   node: NodeInfo | null;
   runAs: UnixAccount | null;
+  tls: TlsMaterial | null;
   close(): Promise<void>;
 }
 
@@ -152,11 +154,13 @@ export async function assemble(
   // The embedded agent: the same Agent as `gridq agent`, in its own process over IPC.
   const embedded = node ? startEmbeddedAgent(config, node, hub) : null;
 
+  const tls = await loadTls(config.tls, config.home, config.server.host, new Date());
   const app = await buildApp({
     services,
     logger: log,
     version: VERSION,
     reference: { reference: reader, publicReads: config.reference.publicReads },
+    https: tls,
   });
   let closed = false;
   return {
@@ -164,6 +168,7 @@ export async function assemble(
     services,
     node: node ?? null,
     runAs,
+    tls,
     async close() {
       if (closed) return;
       closed = true;
@@ -229,8 +234,13 @@ export async function startServer(
   await app.listen({ host: config.server.host, port: config.server.port });
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.server.port;
-  const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
-  const url = `http://${host}:${port}`;
+  // A wildcard listen address becomes this host's name (which the self-signed certificate covers).
+  const url = serverUrl(config.server.host, port, config.tls.mode);
+  // Clients of a self-signed server trust exactly its certificate, kept in the credentials file.
+  const ca = a.tls?.trustFile ? readFileSync(a.tls.trustFile, "utf8") : undefined;
+  // `tls: files`: SIGHUP re-reads the certificate files; open connections keep theirs.
+  const reload = () => reloadCertificates(app.server as unknown as SecureContextTarget, config.tls, deps.log);
+  if (config.tls.mode === "files") process.on("SIGHUP", reload);
   a.services.hub.setPublicUrl(url);
 
   if ((await deps.store.listUsers()).length === 0) {
@@ -243,13 +253,14 @@ export async function startServer(
       user: admin.name,
       token: t.token,
       expires_at: Math.floor(Date.now() / 1000) + t.expiresIn,
+      ...(ca ? { ca } : {}),
     });
     out.write(
       `gridq: first start. Admin account '${admin.name}' created; its password (shown once): ${password}\n` +
         `gridq: credentials for the CLI written to ${credentialsPath(config.home)}\n`,
     );
   } else {
-    refreshCredentialsUrl(credentialsPath(config.home), url);
+    refreshCredentialsUrl(credentialsPath(config.home), url, ca);
   }
   if (runAs)
     out.write(`gridq: running as root: jobs run as '${runAs.name}' (set jobs.allowRoot to change)\n`);
@@ -262,15 +273,21 @@ export async function startServer(
         ? `gridq: serving ${url} (site '${node.site}', node '${node.uid}', ${node.cores} cores)\n`
         : `gridq: serving ${url} (sites ${sites.join(", ") || "none"}; no embedded agent: set agent.node to a node of the reference)\n`,
   );
-  return { url, close: () => a.close() };
+  return {
+    url,
+    close: () => {
+      process.off("SIGHUP", reload);
+      return a.close();
+    },
+  };
 }
 
 /** The server may come back on another port (port 0): keep the CLI pointed at it. */
-function refreshCredentialsUrl(path: string, url: string): void {
+function refreshCredentialsUrl(path: string, url: string, ca: string | undefined): void {
   if (!existsSync(path)) return;
   try {
     const c = JSON.parse(readFileSync(path, "utf8")) as Credentials;
-    if (c.url !== url) writeCredentials(path, { ...c, url });
+    if (c.url !== url || c.ca !== ca) writeCredentials(path, { ...c, url, ca });
   } catch {
     // A damaged credentials file is the CLI's to report; the server does not need it.
   }

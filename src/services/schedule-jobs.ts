@@ -36,10 +36,14 @@ export class Scheduler {
   }
 
   /** Ask for a pass over a site soon; cheap and safe to call often. */
-  poke(site: string): void {
+  poke(site: string, o: { now?: boolean } = {}): void {
     this.#dirty.add(site);
     if (!this.#loop) {
-      this.#loop = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#drain());
+      // Submissions wait one turn of the event loop so that a burst shares one pass; a caller
+      // that just freed cores (`now`) starts the pass at once: an idle core is lost throughput.
+      this.#loop = o.now
+        ? Promise.resolve().then(() => this.#drain())
+        : new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#drain());
     }
   }
 

@@ -23,7 +23,7 @@ import {
   type SelectionRule,
 } from "../domain/selection-rule.ts";
 import type { ServiceDeps } from "./context.ts";
-import { getJob, type ListJobsQuery, listJobs } from "./query-jobs.ts";
+import { type ListJobsQuery, listJobs } from "./query-jobs.ts";
 
 /** Rows a query returns when it gives no `limit`, and the most it may ask for. */
 export const DEFAULT_LIMIT = 10_000;
@@ -39,16 +39,30 @@ export interface SelectJobsInput {
   limit?: string | number;
 }
 
+/** The site Accelerator's single queue stands for: the configured site when served, else the first. */
+export function queueSite(deps: ServiceDeps): string {
+  const sites = deps.nodes.sites();
+  return sites.includes(deps.config.site.name) ? deps.config.site.name : (sites[0] ?? deps.config.site.name);
+}
+
+/** v3 URLs carry no site: read the job wherever it lives. */
+async function findJob(deps: ServiceDeps, id: number): Promise<JobRecord> {
+  const job = await deps.store.getJob(id);
+  if (!job) throw new GridqError("GRIDQ_UNKNOWN_JOB", `Couldn't find job with 'job_id'=${id}`, { id });
+  return job;
+}
+
+/** The site of a job, for the services that take one (stop, forget). */
+export async function siteOfJob(deps: ServiceDeps, idText: string): Promise<{ id: number; site: string }> {
+  const id = parseJobId(idText);
+  return { id, site: (await findJob(deps, id)).site };
+}
+
 /** Every field (`*`, empty) or one field of one job, as Accelerator's `/jobs/{id}[/{field}]`. */
-export async function jobFieldsOf(
-  deps: ServiceDeps,
-  site: string,
-  idText: string,
-  field?: string,
-): Promise<Envelope> {
+export async function jobFieldsOf(deps: ServiceDeps, idText: string, field?: string): Promise<Envelope> {
   const id = parseJobId(idText);
   const columns = parseSelect(field === undefined || field === "" ? "*" : field);
-  const job = await getJob(deps, site, id);
+  const job = await findJob(deps, id);
   const fields = acceleratorFields(job, deps.clock.now());
   const select = field === undefined || field === "" || field === "*" ? ["*"] : columns.map((c) => c.field);
   return buildEnvelope(
@@ -95,22 +109,24 @@ export function pushDown(rule: SelectionRule | null): ListJobsQuery | null {
   return q;
 }
 
-async function* scan(deps: ServiceDeps, site: string, q: ListJobsQuery): AsyncGenerator<JobRecord> {
+async function* scan(deps: ServiceDeps, q: ListJobsQuery): AsyncGenerator<JobRecord> {
   // Pages are newest first: a job submitted mid-scan shifts the pages, so ids are de-duplicated.
   const seen = new Set<number>();
-  for (let offset = 0; ; offset += PAGE) {
-    const { items } = await listJobs(deps, site, { ...q, offset, limit: PAGE });
-    for (const j of items) {
-      if (seen.has(j.id)) continue;
-      seen.add(j.id);
-      yield j;
+  for (const site of deps.nodes.sites()) {
+    for (let offset = 0; ; offset += PAGE) {
+      const { items } = await listJobs(deps, site, { ...q, offset, limit: PAGE });
+      for (const j of items) {
+        if (seen.has(j.id)) continue;
+        seen.add(j.id);
+        yield j;
+      }
+      if (items.length < PAGE) break;
     }
-    if (items.length < PAGE) return;
   }
 }
 
-/** `GET /api/v3/query`: every job of the site the rule selects, ordered (by id by default) and limited. */
-export async function selectJobs(deps: ServiceDeps, site: string, input: SelectJobsInput): Promise<Envelope> {
+/** `GET /api/v3/query`: every job (of every site) the rule selects, ordered (by id by default) and limited. */
+export async function selectJobs(deps: ServiceDeps, input: SelectJobsInput): Promise<Envelope> {
   const from = (input.from ?? "jobs").trim();
   if (from.toLowerCase() !== "jobs" && from !== "System:jobs") {
     throw new GridqError("GRIDQ_BAD_REQUEST", `from: '${from}' is not a known object set (known: jobs)`, {
@@ -127,7 +143,7 @@ export async function selectJobs(deps: ServiceDeps, site: string, input: SelectJ
   const matches: FieldMap[] = [];
   const filter = pushDown(rule);
   if (filter) {
-    for await (const job of scan(deps, site, filter)) {
+    for await (const job of scan(deps, filter)) {
       const fields = acceleratorFields(job, now);
       if (!rule || evaluateSelectionRule(rule, fields)) matches.push(fields);
     }
@@ -149,4 +165,10 @@ export async function selectJobs(deps: ServiceDeps, site: string, input: SelectJ
 /** The new job's id, in the envelope every v3 reply uses. */
 export function submittedEnvelope(job: JobRecord): Envelope {
   return buildEnvelope("SUBMIT jobs", ["ID", "IDINT"], [[formatJobId(job.id), job.id]]);
+}
+
+/** What a forget answers: the id and the status the job had. */
+export function forgottenEnvelope(job: JobRecord): Envelope {
+  const f = acceleratorFields(job, job.stoppedAt ?? job.submittedAt);
+  return buildEnvelope(`FORGET jobs WHERE idint==${job.id}`, ["ID", "STATUS"], [[f.ID, f.STATUS]]);
 }

@@ -52,6 +52,8 @@ export interface Store {
   /** Events of the given jobs, oldest first, grouped by job id. */
   listEvents(jobIds: number[]): Promise<Map<number, JobEventRecord[]>>;
   appendEvent(jobId: number, event: { at: number; type: string; description: string }): Promise<void>;
+  /** Delete a job and its events if it is still in one of `states`; false when it was not. */
+  forgetJob(id: number, states: JobState[]): Promise<boolean>;
 
   insertUser(user: UserRecord): Promise<void>;
   getUser(name: string): Promise<UserRecord | undefined>;

@@ -209,6 +209,20 @@ export abstract class KyselyStore implements Store {
       .execute();
   }
 
+  async forgetJob(id: number, states: JobState[]): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      // The state condition makes this a compare-and-set: a job that moved on is kept.
+      const r = await trx
+        .deleteFrom("jobs")
+        .where("id", "=", id)
+        .where("state", "in", states)
+        .executeTakeFirst();
+      if (Number(r.numDeletedRows) === 0) return false;
+      await trx.deleteFrom("job_events").where("job_id", "=", id).execute();
+      return true;
+    });
+  }
+
   async insertUser(u: UserRecord): Promise<void> {
     await this.db
       .insertInto("users")

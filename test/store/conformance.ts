@@ -478,4 +478,26 @@ export function runStoreConformance(name: string, open: () => Promise<OpenedStor
     await other.setMeta("test.key", "from-other");
     assert.equal(await s.getMeta("test.key"), "from-other");
   });
+
+  it("forgetJob deletes a job and its events only while it is in one of the given states", async (s) => {
+    const j = await s.insertJob(newJob(), submit());
+    const keep = await s.insertJob(newJob(), submit());
+    assert.equal(await s.forgetJob(j.id, ["terminated", "error"]), false, "a waiting job is kept");
+    assert.equal((await s.getJob(j.id))?.state, "waiting");
+    const [ended] = await s.updateJobs([
+      {
+        id: j.id,
+        expect: { state: "waiting" },
+        patch: { state: "error", stoppedAt: T0 + 30 },
+        event: { at: T0 + 30, type: "CANCEL", description: "x" },
+      },
+    ]);
+    assert.equal(ended?.state, "error");
+    assert.equal(await s.forgetJob(j.id, ["terminated", "error"]), true);
+    assert.equal(await s.getJob(j.id), undefined);
+    assert.equal((await s.listEvents([j.id])).get(j.id), undefined);
+    assert.equal(await s.forgetJob(j.id, ["terminated", "error"]), false, "twice is a no-op");
+    assert.deepEqual(ids((await s.listJobs(all())).items), [keep.id]);
+    assert.deepEqual(await eventTypes(s, keep.id), ["SUBMIT"]);
+  });
 }

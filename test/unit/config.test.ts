@@ -56,6 +56,7 @@ test("defaults, with the data folder from GRIDQ_HOME", () => {
       fallbackUser: "nobody",
       runAsSubmitter: false,
     },
+    tls: { mode: "off", cert: null, key: null, chain: null, names: [] },
   });
 });
 

@@ -1,14 +1,17 @@
 // Altair Accelerator REST v3 over gridq's jobs: token, jobs, query, project, submit, stop, forget.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { type Envelope, parseFormat, parseJobId, toCsv } from "../../domain/accelerator-fields.ts";
+import { type Envelope, parseFormat, toCsv } from "../../domain/accelerator-fields.ts";
 import { GridqError } from "../../domain/errors.ts";
 import { cancelJob } from "../../services/cancel-job.ts";
-import { getJob } from "../../services/query-jobs.ts";
+import { forgetJob } from "../../services/forget-job.ts";
 import {
+  forgottenEnvelope,
   jobFieldsOf,
+  queueSite,
   type SelectJobsInput,
   selectJobs,
+  siteOfJob,
   submittedEnvelope,
 } from "../../services/select-jobs.ts";
 import { type SubmitJobInput, submitJob } from "../../services/submit-job.ts";
@@ -22,6 +25,32 @@ export interface AcceleratorV3Options {
 }
 
 type Query = Record<string, string | undefined>;
+
+/** OpenAPI description only: the handlers check their input themselves, in Accelerator's error shape. */
+const doc = (summary: string, extra: Record<string, unknown> = {}) => ({
+  summary,
+  tags: ["accelerator"],
+  description:
+    "Altair Accelerator REST v3; replies use the {startrow, endrow, query, errormsg, columns, rows} envelope; `format=json|csv|csv-noheader`. See docs/accelerator.md.",
+  ...extra,
+});
+
+/** The query string with one value per name: a repeated parameter is a 400, not a guess. */
+function queryOf(req: FastifyRequest): Query {
+  const q = (req.query ?? {}) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(q)) {
+    if (typeof v !== "string") {
+      throw new GridqError(
+        "GRIDQ_BAD_REQUEST",
+        `${k}: give it once (got ${Array.isArray(v) ? v.length : 0} values)`,
+        {
+          field: k,
+        },
+      );
+    }
+  }
+  return q as Query;
+}
 
 /** Send an envelope as JSON (default), CSV or CSV without the header, as `format` asks. */
 function sendEnvelope(
@@ -144,7 +173,6 @@ export function submissionOf(raw: unknown): SubmitJobInput {
 export async function acceleratorV3Routes(app: FastifyInstance, opts: AcceleratorV3Options) {
   const { services } = opts;
   const { deps } = services;
-  const site = deps.config.site.name;
 
   // Accelerator clients read `error` on failure (getToken.py prints r.json()['error']).
   app.setErrorHandler((err, req, reply) => {
@@ -167,35 +195,48 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
     connections++;
   });
 
-  app.post("/token", { config: { public: true }, schema: { hide: true } }, async (req) => {
-    const b = (req.body ?? {}) as Record<string, unknown>;
-    const username = b.username;
-    const password = b.password;
-    if (typeof username !== "string" || username === "" || typeof password !== "string") {
-      throw new GridqError("GRIDQ_VALIDATION", "give the form fields 'username' and 'password'");
-    }
-    const actor = await services.auth.checkPassword(username, password);
-    const t = await services.auth.issueToken(actor);
-    return { token_type: t.tokenType, access_token: t.token, expires_in: t.expiresIn };
-  });
+  app.post(
+    "/token",
+    {
+      config: { public: true },
+      schema: doc("Issue an access token (form or JSON username, password)", { security: [] }),
+    },
+    async (req) => {
+      const b = (req.body ?? {}) as Record<string, unknown>;
+      const username = b.username;
+      const password = b.password;
+      if (typeof username !== "string" || username === "" || typeof password !== "string") {
+        throw new GridqError("GRIDQ_VALIDATION", "give the form fields 'username' and 'password'");
+      }
+      const actor = await services.auth.checkPassword(username, password);
+      const t = await services.auth.issueToken(actor);
+      return { token_type: t.tokenType, access_token: t.token, expires_in: t.expiresIn };
+    },
+  );
 
   const oneJob = async (req: FastifyRequest, reply: FastifyReply) => {
     actorOf(req);
-    const p = req.params as { id: string; "*"?: string };
-    const field = p["*"];
-    if (field !== undefined && field.includes("/")) {
+    const p = req.params as { id: string; field?: string; "*"?: string };
+    const field = p.field ?? p["*"];
+    if (field?.includes("/")) {
       throw new GridqError("GRIDQ_NOT_FOUND", `no such REST v3 resource: jobs/${p.id}/${field}`);
     }
-    return sendEnvelope(reply, (req.query as Query).format, await jobFieldsOf(deps, site, p.id, field));
+    return sendEnvelope(reply, queryOf(req).format, await jobFieldsOf(deps, p.id, field));
   };
-  app.get("/jobs/:id", { schema: { hide: true } }, oneJob);
+  app.get("/jobs/:id", { schema: doc("Every field of a job (also /jobs/{id}/ and /jobs/{id}/*)") }, oneJob);
+  app.get("/jobs/:id/:field", { schema: doc("One field of a job (or a comma list of fields)") }, oneJob);
+  // `/jobs/{id}/` (empty) and anything deeper, which is answered 404.
   app.get("/jobs/:id/*", { schema: { hide: true } }, oneJob);
 
-  app.get("/query", { schema: { hide: true } }, async (req, reply) => {
-    actorOf(req);
-    const q = req.query as Query & SelectJobsInput;
-    return sendEnvelope(reply, q.format, await selectJobs(deps, site, q));
-  });
+  app.get(
+    "/query",
+    { schema: doc("SELECT fields FROM jobs WHERE rule ORDERBY field LIMIT n") },
+    async (req, reply) => {
+      actorOf(req);
+      const q: SelectJobsInput & Query = queryOf(req);
+      return sendEnvelope(reply, q.format, await selectJobs(deps, q));
+    },
+  );
 
   const project = async (req: FastifyRequest, reply: FastifyReply) => {
     actorOf(req);
@@ -203,7 +244,7 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
     if (p.pid !== "1")
       throw new GridqError("GRIDQ_NOT_FOUND", `no project ${p.pid}: this server has project 1`);
     const values: Record<string, string | number> = {
-      PROJECT: site,
+      PROJECT: queueSite(deps),
       VERSION: `gridq ${opts.version}`,
       CONNECTIONS: connections,
     };
@@ -226,44 +267,58 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
       columns: names.map((field, col) => ({ col, field: p.field ? field.toUpperCase() : field })),
       rows: [row],
     };
-    return sendEnvelope(reply, (req.query as Query).format, env);
+    return sendEnvelope(reply, queryOf(req).format, env);
   };
-  app.get("/project/:pid", { schema: { hide: true } }, project);
-  app.get("/project/:pid/:field", { schema: { hide: true } }, project);
+  // `projects/1` (plural) appears in Altair's Python module docs; every example says `project/1`.
+  for (const base of ["/project", "/projects"]) {
+    const hide = base === "/projects";
+    app.get(
+      `${base}/:pid`,
+      { schema: hide ? { hide } : doc("The queue's fields: project, version, connections") },
+      project,
+    );
+    app.get(
+      `${base}/:pid/:field`,
+      { schema: hide ? { hide } : doc("One field of the queue (project, version, connections)") },
+      project,
+    );
+  }
 
-  app.post("/jobs", { schema: { hide: true } }, async (req, reply) => {
-    const job = await submitJob(deps, actorOf(req), site, submissionOf(req.body));
-    services.scheduler.poke(site);
-    return sendEnvelope(reply, (req.query as Query).format, submittedEnvelope(job), 201);
-  });
+  app.post(
+    "/jobs",
+    {
+      schema: doc(
+        "Submit a job (VOV_JOB_DESC-style JSON: command, resources, env, rundir, logfile, jobname...)",
+      ),
+    },
+    async (req, reply) => {
+      const site = queueSite(deps);
+      const job = await submitJob(deps, actorOf(req), site, submissionOf(req.body));
+      services.scheduler.poke(site);
+      return sendEnvelope(reply, queryOf(req).format, submittedEnvelope(job), 201);
+    },
+  );
 
   // Stop: the owner (or an admin) ends a queued or running job, as `nc stop`.
-  app.put("/jobs/:id", { schema: { hide: true } }, async (req, reply) => {
+  app.put("/jobs/:id", { schema: doc("Stop a job (owner or admin)") }, async (req, reply) => {
     const b = req.body as Record<string, unknown> | undefined;
     const action = b && typeof b === "object" ? (b.action ?? "stop") : "stop";
     if (action !== "stop") throw bad("action", `'${String(action)}' is not supported (stop)`);
-    const id = parseJobId((req.params as { id: string }).id);
-    const job = await cancelJob(deps, services.hub, actorOf(req), site, id);
+    const actor = actorOf(req);
+    const { id, site } = await siteOfJob(deps, (req.params as { id: string }).id);
+    const job = await cancelJob(deps, services.hub, actor, site, id);
     return sendEnvelope(
       reply,
-      (req.query as Query).format,
-      await jobFieldsOf(deps, site, String(job.id), "ID,STATUS,STATUSNC"),
+      queryOf(req).format,
+      await jobFieldsOf(deps, String(job.id), "ID,STATUS,STATUSNC"),
     );
   });
 
-  // Forget: remove a finished job from the queue's view, as `nc forget`.
-  app.delete("/jobs/:id", { schema: { hide: true } }, async (req, reply) => {
+  // Forget: remove a finished job from the queue, as `nc forget`.
+  app.delete("/jobs/:id", { schema: doc("Forget a finished job (owner or admin)") }, async (req, reply) => {
     const actor = actorOf(req);
-    const id = parseJobId((req.params as { id: string }).id);
-    const job = await getJob(deps, site, id);
-    if (job.user !== actor.name && !actor.admin) {
-      throw new GridqError(
-        "GRIDQ_FORBIDDEN",
-        `job ${id} belongs to ${job.user}: only its owner or an admin may forget it`,
-      );
-    }
-    throw new GridqError("GRIDQ_CONFLICT", `forgetting jobs is not available yet (job ${id}, ${job.state})`);
-    // biome-ignore lint/correctness/noUnreachable: kept until the store can delete jobs
-    return reply;
+    const { id, site } = await siteOfJob(deps, (req.params as { id: string }).id);
+    const job = await forgetJob(deps, actor, site, id);
+    return sendEnvelope(reply, queryOf(req).format, forgottenEnvelope(job));
   });
 }
