@@ -4,10 +4,11 @@
 // whose agent restarted is still followed (pid polled) and its result reported, exactly once.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { constants as osc } from "node:os";
 import type { JobReport, KnownLease, Lease } from "../protocol/agent-messages.ts";
-import { isSafeLeaseId, JobStateDir, procStartOf, procStateOf, type StartedRecord } from "./job-state-dir.ts";
+import { alive, killGroup, openOutputs, signalName, WRAPPER } from "./job-process.ts";
+import { isSafeLeaseId, JobStateDir, procStartOf } from "./job-state-dir.ts";
 import type { UnixAccount } from "./unix-account.ts";
 
 export type Report = JobReport;
@@ -47,52 +48,6 @@ interface Running {
 
 const now = () => Date.now() / 1000;
 const SETPRIV = "/usr/bin/setpriv";
-
-/**
- * The wrapper, run as the job's account: opens the output files itself (so a job can never
- * make the agent create, append to or chown a file its account could not), runs the command,
- * then writes its exit status. The trap is set first: a stop arriving while the
- * wrapper starts is remembered and the command is not run (a stop landing between that check
- * and the command's start is only caught by the SIGKILL escalation). It is a handler, not
- * "ignore", so the command keeps default signal handling, and it keeps the wrapper alive on
- * SIGTERM to the group, to record the command's status; SIGKILL takes the wrapper too. No
- * forks but the command's (builtins only): a job costs one process more than the bare command.
- * The status needs no atomic rename: it is read only once the wrapper has exited.
- * Arguments: $1 command, $2 status file, $3 stdout path, $4 stderr path.
- */
-const WRAPPER = `trap 'stopped=1' TERM INT HUP
-fail() { echo "$1" > "$2.why"; exit 126; }
-{ true >> "$3"; } 2>/dev/null || fail "cannot open output file $3 as $(id -un)" "$2"
-{ true >> "$4"; } 2>/dev/null || fail "cannot open output file $4 as $(id -un)" "$2"
-if [ "$3" = "$4" ]; then exec >> "$3" 2>&1; else exec >> "$3" 2>> "$4"; fi
-if [ -n "$stopped" ]; then s=143; else /bin/sh -c "$1"; s=$?; fi
-echo "$s" > "$2"
-exit "$s"`;
-
-/** Signal a whole process group; a group already gone is not an error. */
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // ESRCH: the group has no process left.
-  }
-}
-
-/** Is this pid still the process we started (not gone, not reused)? */
-function alive(s: StartedRecord): boolean {
-  try {
-    process.kill(s.pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  // A zombie has ended: its new parent (init, or a subreaper that is slow to reap) holds it.
-  if (procStateOf(s.pid) === "Z") return false;
-  const start = procStartOf(s.pid);
-  return s.procStart === null || start === null || start === s.procStart;
-}
-
-const signalName = (n: number): string | null =>
-  (Object.entries(osc.signals).find(([, v]) => v === n)?.[0] as string | undefined) ?? null;
 
 export class JobRunner {
   readonly #o: RunnerOptions;
@@ -227,10 +182,12 @@ export class JobRunner {
       ...(lease.site ? { GRIDQ_SITE: lease.site } : {}),
     };
     const who = account ? { HOME: account.home, USER: account.name, LOGNAME: account.name } : {};
+    const fds = lease.agentOpensOutput ? openOutputs(lease, account) : null;
     let child: ChildProcess;
     try {
       const status = this.#disk.statusPath(lease.leaseId);
-      const argv = ["-c", WRAPPER, "gridq-job", lease.command, status, lease.stdoutPath, lease.stderrPath];
+      const paths = fds ? ["", ""] : [lease.stdoutPath, lease.stderrPath];
+      const argv = ["-c", WRAPPER, "gridq-job", lease.command, status, ...paths];
       // Node's uid/gid options drop supplementary groups; for an account that has some, setpriv
       // (util-linux) sets them (initgroups) and then execs, so the pid stays the wrapper's. It
       // costs one more exec per job, so only for accounts that need it.
@@ -243,12 +200,17 @@ export class JobRunner {
         // A new session: the job is its own process group (stop and walltime kill it whole) and
         // it outlives this agent process.
         detached: true,
-        stdio: "ignore",
+        stdio: fds ? ["ignore", fds.out, fds.err] : "ignore",
         env: { ...o.baseEnv, ...who, ...lease.env, ...ids },
         ...(account && !viaSetpriv ? { uid: account.uid, gid: account.gid } : {}),
       });
     } catch (e) {
       throw new Error(`cannot start the job: ${(e as Error).message}`);
+    } finally {
+      if (fds) {
+        closeSync(fds.out);
+        if (fds.err !== fds.out) closeSync(fds.err);
+      }
     }
     r.child = child;
     if (child.pid !== undefined) {

@@ -55,6 +55,8 @@ export class AgentRefused extends Error {}
 /** Run until `signal` aborts; rejects with AgentRefused when the server will never accept us. */
 export async function runRemoteAgent(o: RemoteAgentOptions, signal: AbortSignal): Promise<void> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  // A bad URL is refused before anything is created on disk.
+  const url = agentUrl(o.server, o.site, o.node);
   const policy = { ...o, agentUid: process.getuid?.() ?? -1 };
   const agent = new Agent({
     node: o.node,
@@ -65,7 +67,6 @@ export async function runRemoteAgent(o: RemoteAgentOptions, signal: AbortSignal)
     baseEnv: jobBaseEnv(process.env),
     accountFor: (lease) => accountFor(policy, lease),
   });
-  const url = agentUrl(o.server, o.site, o.node);
   let delay = BACKOFF_MIN_MS;
   try {
     while (!signal.aborted) {

@@ -86,14 +86,14 @@ export const ENV_NAMES = {
   "reference.path": "GRIDQ_REFERENCE",
   "auth.tokenTtl": "GRIDQ_TOKEN_TTL",
   "jobs.allowRoot": "GRIDQ_ALLOW_ROOT_JOBS",
-  "tls.mode": "GRIDQ_TLS",
-  "tls.cert": "GRIDQ_TLS_CERT",
-  "tls.key": "GRIDQ_TLS_KEY",
-  "tls.chain": "GRIDQ_TLS_CHAIN",
   "jobs.runAsSubmitter": "GRIDQ_RUN_AS_SUBMITTER",
   "agents.heartbeatInterval": "GRIDQ_HEARTBEAT_INTERVAL",
   "agents.suspectAfter": "GRIDQ_SUSPECT_AFTER",
   "agents.deadAfter": "GRIDQ_DEAD_AFTER",
+  "tls.mode": "GRIDQ_TLS",
+  "tls.cert": "GRIDQ_TLS_CERT",
+  "tls.key": "GRIDQ_TLS_KEY",
+  "tls.chain": "GRIDQ_TLS_CHAIN",
 } as const;
 
 export function defaultHome(env: NodeJS.ProcessEnv): string {
@@ -270,33 +270,6 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
   return deepFreeze(config);
 }
 
-const TLS_MODES = ["off", "self-signed", "files"] as const;
-
-function tlsSettings(home: string, g: (p: string) => unknown): GridqConfig["tls"] {
-  const mode = str("tls.mode", g("tls.mode"));
-  if (!(TLS_MODES as readonly string[]).includes(mode)) {
-    throw new ConfigError(`config tls.mode: '${mode}' is not one of ${TLS_MODES.join(", ")}`);
-  }
-  const path = (p: string) => {
-    const v = g(p);
-    return v === null || v === undefined || v === "" ? null : resolve(home, str(p, v));
-  };
-  const tls = {
-    mode: mode as GridqConfig["tls"]["mode"],
-    cert: path("tls.cert"),
-    key: path("tls.key"),
-    chain: path("tls.chain"),
-  };
-  if (tls.mode === "files" && (!tls.cert || !tls.key)) {
-    throw new ConfigError("config tls: mode 'files' needs tls.cert and tls.key (PEM files)");
-  }
-  const names = g("tls.names") ?? [];
-  if (!Array.isArray(names) || names.some((n) => typeof n !== "string")) {
-    throw new ConfigError("config tls.names: expected a list of host names or addresses");
-  }
-  return { ...tls, names };
-}
-
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 function siteNodes(v: unknown): { name: string; cores: number }[] {
@@ -330,6 +303,33 @@ function agentTimes(g: (p: string) => unknown): GridqConfig["agents"] {
     metricsInterval: num("agents.metricsInterval", g("agents.metricsInterval"), 0, 3600),
     metricsHistory: num("agents.metricsHistory", g("agents.metricsHistory"), 1, 1_000_000, true),
   };
+}
+
+const TLS_MODES = ["off", "self-signed", "files"] as const;
+
+function tlsSettings(home: string, g: (p: string) => unknown): GridqConfig["tls"] {
+  const mode = str("tls.mode", g("tls.mode"));
+  if (!(TLS_MODES as readonly string[]).includes(mode)) {
+    throw new ConfigError(`config tls.mode: '${mode}' is not one of ${TLS_MODES.join(", ")}`);
+  }
+  const path = (p: string) => {
+    const v = g(p);
+    return v === null || v === undefined || v === "" ? null : resolve(home, str(p, v));
+  };
+  const tls = {
+    mode: mode as GridqConfig["tls"]["mode"],
+    cert: path("tls.cert"),
+    key: path("tls.key"),
+    chain: path("tls.chain"),
+  };
+  if (tls.mode === "files" && (!tls.cert || !tls.key)) {
+    throw new ConfigError("config tls: mode 'files' needs tls.cert and tls.key (PEM files)");
+  }
+  const names = g("tls.names") ?? [];
+  if (!Array.isArray(names) || names.some((n) => typeof n !== "string")) {
+    throw new ConfigError("config tls.names: expected a list of host names or addresses");
+  }
+  return { ...tls, names };
 }
 
 function deepFreeze<T>(o: T): Readonly<T> {

@@ -22,6 +22,12 @@ export interface Lease {
   nodes: { node: string; cores: number }[];
   /** Extra environment the submitter asked for. */
   env: Record<string, string>;
+  /**
+   * The output files lie in the server's own jobs folder (`jobs.defaultDirectory`), which job
+   * accounts may not reach: the agent opens them for the job (new files, or files the job's
+   * account owns; never through a symlink). Elsewhere the job's account opens them itself.
+   */
+  agentOpensOutput?: boolean;
   /** A token for the job's own calls to the server (`gridq exec`), and the server's URL. */
   jobToken?: string;
   serverUrl?: string;

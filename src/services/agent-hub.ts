@@ -74,7 +74,7 @@ export class AgentHub implements Dispatcher {
 
   /** The lease of a job's current run, with a token valid for its walltime (and some slack). */
   async #leaseFor(job: JobRecord): Promise<Lease> {
-    const lease = leaseOf(job);
+    const lease = leaseOf(job, this.#deps.config.jobs.defaultDirectory);
     if (this.#publicUrl) lease.serverUrl = this.#publicUrl;
     if (this.#jobToken) {
       const need = this.#deps.clock.now() + job.walltime + 600;

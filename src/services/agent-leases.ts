@@ -1,12 +1,16 @@
 // What the hub sends and receives about a job: its lease for an agent, and the job event each
 // agent report stands for.
 
+import { resolve } from "node:path";
 import type { JobRecord } from "../domain/job.ts";
 import type { JobEvent } from "../domain/job-state.ts";
 import type { JobReport, Lease } from "../protocol/agent-messages.ts";
 import { outputPaths } from "./submit-job.ts";
 
-export function leaseOf(job: JobRecord): Lease {
+/** Is `path` inside `dir` once `..` and the like are resolved? */
+const inside = (dir: string, path: string) => resolve(path).startsWith(`${resolve(dir)}/`);
+
+export function leaseOf(job: JobRecord, defaultDirectory: string): Lease {
   const out = outputPaths(job);
   return {
     leaseId: job.leaseId!,
@@ -21,6 +25,9 @@ export function leaseOf(job: JobRecord): Lease {
     nodes: job.assignedNodes,
     env: job.env,
     site: job.site,
+    ...(inside(defaultDirectory, out.stdout) && inside(defaultDirectory, out.stderr)
+      ? { agentOpensOutput: true }
+      : {}),
   };
 }
 

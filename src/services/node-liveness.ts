@@ -21,6 +21,8 @@ export interface NodeStatus {
 interface Tracked {
   lastSeen: number;
   state: NodeState;
+  /** Heard from since this server started (a reference may list nodes that have no agent). */
+  seen: boolean;
 }
 
 export interface LivenessHooks {
@@ -55,7 +57,7 @@ export class NodeLiveness {
     if (t?.state === "dead" || t?.state === "suspected") {
       this.#deps.log.info({ node, was: t.state }, "node alive again");
     }
-    this.#nodes.set(node, { lastSeen: now, state: "alive" });
+    this.#nodes.set(node, { lastSeen: now, state: "alive", seen: true });
   }
 
   state(node: string): NodeState {
@@ -64,7 +66,11 @@ export class NodeLiveness {
 
   list(_site: string, nodes: string[]): NodeStatus[] {
     return nodes.map((node) => {
-      const t = this.#nodes.get(node) ?? { lastSeen: this.#since, state: this.#stateAfter(this.#since) };
+      const t = this.#nodes.get(node) ?? {
+        lastSeen: this.#since,
+        state: this.#stateAfter(this.#since),
+        seen: false,
+      };
       return { node, state: t.state, lastSeen: t.lastSeen, connected: this.#hooks.isConnected(node) };
     });
   }
@@ -88,12 +94,18 @@ export class NodeLiveness {
     for (const site of this.#deps.nodes.sites()) {
       const newlyDead: string[] = [];
       for (const n of this.#deps.nodes.nodes(site)) {
-        const t = this.#nodes.get(n.uid) ?? { lastSeen: this.#since, state: "alive" as NodeState };
+        const t = this.#nodes.get(n.uid) ?? {
+          lastSeen: this.#since,
+          state: "alive" as NodeState,
+          seen: false,
+        };
         const next = this.#stateAfter(t.lastSeen);
         if (next === t.state && this.#nodes.has(n.uid)) continue;
         this.#nodes.set(n.uid, { ...t, state: next });
         if (next === t.state) continue;
-        this.#deps.log.warn(
+        // Nodes never heard from (a reference lists hundreds without agents) are not news.
+        (t.seen ? this.#deps.log.warn : this.#deps.log.debug).call(
+          this.#deps.log,
           { node: n.uid, site, silent: this.#deps.clock.now() - t.lastSeen },
           `node ${next}`,
         );

@@ -253,6 +253,29 @@ describe("agents on many hosts", () => {
     assert.equal(readFileSync(join(work, `count-${j.uid}`), "utf8"), "run\n", "ran exactly once");
   });
 
+  test("a job canceled while its agent was down is killed when the agent comes back", async () => {
+    const j = await client.submitJob("local", { command: "sleep 30", directory: work });
+    const running = await eventually(async () => {
+      const v = await client.getJob("local", j.uid);
+      return v.state === "running" && v;
+    });
+    const node = running.assigned_nodes[0]!;
+    const old = agents.get(node)!;
+    await old.stop("SIGKILL");
+    await client.cancelJob("local", j.uid);
+    assert.equal(
+      (await client.getJob("local", j.uid)).state,
+      "running",
+      "stays running until its process is gone",
+    );
+    agents.set(node, startAgent(server.url, node, { tokenFile: tokens.get(node)!, stateDir: old.stateDir }));
+    const started = Date.now();
+    const done = await client.waitJob("local", j.uid);
+    assert.equal(done.state, "error");
+    assert.match(done.message ?? "", /canceled/);
+    assert.ok(Date.now() - started < 15_000, "killed, not left to run its 30 s");
+  });
+
   test("kill -9 of the server mid-job, then restart: the job continues and its result is recorded", async () => {
     const j = await client.submitJob("local", {
       command: `echo run >> ${work}/count-$GRIDQ_JOB_ID; sleep 1.5; echo finished; exit 7`,

@@ -27,7 +27,7 @@ export async function nodeTokenFile(server: GridqServer, node: string): Promise<
 export function startAgent(
   serverUrl: string,
   node: string,
-  o: { tokenFile: string; stateDir?: string; env?: NodeJS.ProcessEnv },
+  o: { tokenFile: string; stateDir?: string; env?: NodeJS.ProcessEnv; ca?: string },
 ): AgentProcess {
   const stateDir = o.stateDir ?? join(tempDir("gridq-agent-"), "state");
   const env: NodeJS.ProcessEnv = { ...process.env, GRIDQ_HOME: tempDir("gridq-agent-home-"), ...o.env };
@@ -45,6 +45,7 @@ export function startAgent(
       o.tokenFile,
       "--state-dir",
       stateDir,
+      ...(o.ca ? ["--ca", o.ca] : []),
     ],
     { env, cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] },
   );
