@@ -28,6 +28,7 @@ export type JobEvent =
       signal?: string | null;
     }
   | { type: "cancel"; at: number; by: string }
+  | { type: "preempt"; at: number; reason: string }
   | { type: "node-lost"; at: number; node: string };
 
 export type JobEventType = JobEvent["type"];
@@ -148,6 +149,18 @@ export function transition(s: JobStatus, e: JobEvent): Transition {
         };
       }
       throw conflict(s, e);
+    case "preempt":
+      // A besteffort job gives its cores back at once: the job needing them starts in the same
+      // pass, and the kill sent to the agent ends the process (its late report is stale).
+      if (s.state !== "launching" && s.state !== "running") throw conflict(s, e);
+      return {
+        patch: { state: "error", stoppedAt: e.at, exitCode: null, message: e.reason },
+        effects: [
+          ...(s.leaseId ? [{ type: "kill" as const, leaseId: s.leaseId, reason: e.reason }] : []),
+          { type: "release", nodes: "all" },
+        ],
+        description: e.reason,
+      };
     case "node-lost":
       if (s.state !== "launching" && s.state !== "running") throw conflict(s, e);
       return {

@@ -34,6 +34,8 @@ export interface JobRecord {
   leaseId: string | null;
   assignedNodes: NodeAllocation[];
   cancelRequested: boolean;
+  /** Why a waiting job has not started (`resources`, `priority`, `dependency`, `hold`, `reservation`). */
+  pendingReason: string | null;
 }
 
 /** What a submission stores; the store assigns `id`, state `waiting` (or `hold`). */
@@ -49,6 +51,7 @@ export type NewJob = Omit<
   | "leaseId"
   | "assignedNodes"
   | "cancelRequested"
+  | "pendingReason"
 > & { hold: boolean };
 
 export interface JobEventRecord {

@@ -1,20 +1,25 @@
 // Use case: the scheduling pass. Event-driven: every submission or finished run pokes it, and
-// pokes arriving while a pass runs coalesce into one more pass.
+// pokes arriving while a pass runs coalesce into one more pass. Each pass runs the planner over
+// every active job of the site; a submission between passes may start at once (`submitted`).
 
 import { randomUUID } from "node:crypto";
 import type { JobRecord } from "../domain/job.ts";
 import { eventName, transition } from "../domain/job-state.ts";
-import { placeFirstComeFirstServed } from "../domain/placement.ts";
+import { type PlanSession, planSession } from "../domain/planner.ts";
+import type { JobStart, RunningJob, WaitingJob } from "../domain/planner-types.ts";
 import type { ResourceRequest } from "../domain/resource-request.ts";
-import type { JobUpdate } from "../store/contract.ts";
+import type { JobPrediction, JobUpdate } from "../store/contract.ts";
 import type { ServiceDeps } from "./context.ts";
-import { requestOf } from "./submit-job.ts";
+import { plannedRequest, runningJob, waitingJob } from "./plan-input.ts";
 
 /** What the scheduler needs from the agent side. */
 export interface Dispatcher {
   connectedNodes(site: string): ReadonlySet<string>;
   dispatch(job: JobRecord): void;
+  kill(job: JobRecord, reason: string): void;
 }
+
+const ACTIVE = ["waiting", "hold", "launching", "running"] as const;
 
 export class Scheduler {
   readonly #deps: ServiceDeps;
@@ -23,6 +28,18 @@ export class Scheduler {
   #loop: Promise<void> | null = null;
   /** Parsed requests by job id: a waiting job is parsed once, not once per pass. */
   readonly #requests = new Map<number, ResourceRequest>();
+  /** The last pass's plan per site, for the submission fast path. */
+  readonly #sessions = new Map<string, PlanSession>();
+  /** Running jobs of the last pass per site (for the status API). */
+  readonly #running = new Map<string, RunningJob[]>();
+  /** Predictions last written, by job id (`scheduledAt|reason`): only changes are written. */
+  readonly #written = new Map<number, string>();
+  /** Fast-path starts not yet recorded: a pass waits for them before reading the store. */
+  readonly #inflight = new Set<Promise<void>>();
+  #passing = false;
+  /** performance.now() at the end of the last pass, and how long it took (ms). */
+  #lastPassEnd = 0;
+  #lastPassMs = 0;
   passes = 0;
   /** Seconds spent in scheduling passes, in total (for the server's Prometheus metrics). */
   passSeconds = 0;
@@ -41,15 +58,60 @@ export class Scheduler {
     if (!this.#loop) {
       // Submissions wait one turn of the event loop so that a burst shares one pass; a caller
       // that just freed cores (`now`) starts the pass at once: an idle core is lost throughput.
+      // Submissions that did not start at once space passes out so that planning takes at most
+      // a fifth of the time: with 100k jobs waiting a pass costs about a second, and passes back
+      // to back would starve submissions (the fast path starts what fits meanwhile).
+      const wait = o.now ? 0 : this.#lastPassEnd + 4 * this.#lastPassMs - performance.now();
       this.#loop = o.now
         ? Promise.resolve().then(() => this.#drain())
-        : new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#drain());
+        : new Promise<void>((resolve) => (wait > 1 ? setTimeout(resolve, wait) : setImmediate(resolve))).then(
+            () => this.#drain(),
+          );
     }
+  }
+
+  /**
+   * A job was just stored: start it at once when it fits in cores idle through its whole
+   * walltime in the last plan (nobody is delayed), else leave it to a pass.
+   */
+  submitted(job: JobRecord): void {
+    const session = this.#sessions.get(job.site);
+    const d = this.#dispatcher;
+    // During a pass the plan is being replaced: a start now could collide with the new one.
+    if (job.state !== "waiting" || !session || !d || this.#passing || this.#dirty.has(job.site)) {
+      if (job.state === "waiting") this.poke(job.site);
+      return;
+    }
+    let start: JobStart | null = null;
+    try {
+      start = session.startNow(waitingJob(job, this.#request(job)));
+    } catch {
+      start = null;
+    }
+    const connected = d.connectedNodes(job.site);
+    if (!start?.nodes.every((n) => connected.has(n.uid))) {
+      this.poke(job.site);
+      return;
+    }
+    const p = this.#startJobs([job], [start], job.site).catch((e: unknown) => {
+      this.#deps.log.error({ err: e, job: job.id }, "starting a job failed");
+      this.poke(job.site);
+    });
+    this.#inflight.add(p);
+    void p.finally(() => this.#inflight.delete(p));
   }
 
   /** Resolves once no pass is pending (for shutdown and tests). */
   async idle(): Promise<void> {
-    while (this.#loop) await this.#loop;
+    while (this.#loop || this.#inflight.size > 0) {
+      if (this.#loop) await this.#loop;
+      await Promise.all(this.#inflight);
+    }
+  }
+
+  /** Running jobs of the site's last pass (launching and running). */
+  runningJobs(site: string): readonly RunningJob[] {
+    return this.#running.get(site) ?? [];
   }
 
   async #drain(): Promise<void> {
@@ -60,7 +122,9 @@ export class Scheduler {
         try {
           const t0 = performance.now();
           await this.pass(site);
-          this.passSeconds += (performance.now() - t0) / 1000;
+          this.#lastPassEnd = performance.now();
+          this.#lastPassMs = this.#lastPassEnd - t0;
+          this.passSeconds += this.#lastPassMs / 1000;
         } catch (e) {
           this.#deps.log.error({ err: e, site }, "scheduling pass failed");
         }
@@ -73,51 +137,126 @@ export class Scheduler {
   async pass(site: string): Promise<void> {
     const d = this.#dispatcher;
     if (!d) return;
+    this.#passing = true;
+    try {
+      // A fast-path start being written must be in the store before the pass reads it.
+      while (this.#inflight.size > 0) await Promise.all(this.#inflight);
+      await this.#pass(site, d);
+    } finally {
+      this.#passing = false;
+    }
+  }
+
+  async #pass(site: string, d: Dispatcher): Promise<void> {
     this.passes++;
     const { store, clock } = this.#deps;
     const connected = d.connectedNodes(site);
     const nodes = this.#deps.nodes.nodes(site).filter((n) => connected.has(n.uid));
-    if (nodes.length === 0) return;
-    const busy = await store.listJobsInStates(site, ["launching", "running"], 1_000_000);
-    const used = new Map<string, number>();
-    for (const j of busy)
-      for (const a of j.assignedNodes) used.set(a.node, (used.get(a.node) ?? 0) + a.cores);
-    const freeCores = nodes.reduce((s, n) => s + Math.max(0, n.cores - (used.get(n.uid) ?? 0)), 0);
-    if (freeCores === 0) return;
-    // Every job needs at least one core, so no more than freeCores jobs can start now.
-    const waiting = await store.listJobsInStates(site, ["waiting"], freeCores);
-    const placements = placeFirstComeFirstServed(
-      nodes,
-      busy.map((j) => j.assignedNodes),
-      waiting.map((j) => ({ id: j.id, request: this.#request(j) })),
-    );
-    if (placements.length === 0) return;
-    const now = clock.now();
-    const updates: JobUpdate[] = placements.map((p) => {
+    const jobs = await store.listJobsInStates(site, [...ACTIVE], Number.MAX_SAFE_INTEGER);
+    const now = Math.floor(clock.now());
+    const running: RunningJob[] = [];
+    const waiting: WaitingJob[] = [];
+    const byId = new Map<number, JobRecord>();
+    for (const j of jobs) {
+      byId.set(j.id, j);
+      if (j.state === "launching" || j.state === "running") running.push(runningJob(j, now));
+      else waiting.push(waitingJob(j, this.#request(j)));
+    }
+    // Forget cached requests of jobs no longer waiting.
+    if (this.#requests.size > waiting.length * 2 + 1000) {
+      for (const id of this.#requests.keys()) if (!byId.has(id)) this.#requests.delete(id);
+    }
+    const session = planSession({ now, nodes, running, waiting });
+    this.#running.set(site, running);
+    const { plan } = session;
+
+    // Preemptions first, in the same transaction as the starts that need their cores.
+    const preempted: JobRecord[] = [];
+    const updates: JobUpdate[] = [];
+    for (const p of plan.preempt) {
+      const job = byId.get(p.id);
+      if (!job) continue;
+      const t = transition(job, { type: "preempt", at: clock.now(), reason: p.message });
+      updates.push({
+        id: job.id,
+        expect: { state: job.state, leaseId: job.leaseId },
+        patch: t.patch,
+        event: { at: clock.now(), type: eventName("preempt"), description: t.description },
+      });
+      preempted.push(job);
+    }
+    const toStart = plan.starts.map((s) => byId.get(s.id)).filter((j) => j !== undefined);
+    await this.#startJobs(toStart, plan.starts, site, updates, preempted);
+
+    const predictions: JobPrediction[] = [];
+    const started = new Set(plan.starts.map((s) => s.id));
+    for (const jp of plan.jobs) {
+      if (started.has(jp.id)) {
+        this.#written.delete(jp.id);
+        continue;
+      }
+      const key = `${jp.scheduledAt}|${jp.reason}`;
+      if (this.#written.get(jp.id) === key) continue;
+      this.#written.set(jp.id, key);
+      predictions.push({ id: jp.id, scheduledAt: jp.scheduledAt, reason: jp.reason });
+    }
+    if (this.#written.size > waiting.length * 2 + 1000) {
+      for (const id of this.#written.keys()) if (!byId.has(id)) this.#written.delete(id);
+    }
+    await store.setPredictions(predictions);
+    this.#sessions.set(site, session);
+  }
+
+  /** Move jobs to `launching` on their planned nodes (with `before` in the same transaction). */
+  async #startJobs(
+    jobs: JobRecord[],
+    starts: readonly JobStart[],
+    site: string,
+    before: JobUpdate[] = [],
+    preempted: JobRecord[] = [],
+  ): Promise<void> {
+    const d = this.#dispatcher;
+    if (!d) return;
+    const nodesOf = new Map(starts.map((s) => [s.id, s.nodes]));
+    const at = this.#deps.clock.now();
+    const updates = [...before];
+    for (const job of jobs) {
+      const nodes = (nodesOf.get(job.id) ?? []).map((n) => ({ node: n.uid, cores: n.cores }));
       const t = transition(
         { state: "waiting", leaseId: null, cancelRequested: false },
-        { type: "schedule", at: now, nodes: p.nodes, leaseId: randomUUID() },
+        { type: "schedule", at, nodes, leaseId: randomUUID() },
       );
-      return {
-        id: p.jobId,
+      updates.push({
+        id: job.id,
         expect: { state: "waiting" },
         patch: t.patch,
-        event: { at: now, type: eventName("schedule"), description: t.description },
-      };
-    });
-    const results = await store.updateJobs(updates);
-    for (const job of results) {
-      if (!job) continue; // canceled or moved by another server between read and write
-      this.#requests.delete(job.id);
-      d.dispatch(job);
+        event: { at, type: eventName("schedule"), description: t.description },
+      });
     }
+    if (updates.length === 0) return;
+    const results = await this.#deps.store.updateJobs(updates);
+    results.forEach((job, i) => {
+      if (i < before.length) {
+        const victim = preempted[i];
+        if (job && victim) d.kill({ ...victim, leaseId: job.leaseId }, job.message ?? "preempted");
+        return;
+      }
+      if (!job) {
+        // Canceled, held or moved by another server between read and write: its cores stay
+        // booked in the session until the next pass, which the poke brings.
+        this.poke(site);
+        return;
+      }
+      this.#requests.delete(job.id);
+      this.#written.delete(job.id);
+      d.dispatch(job);
+    });
   }
 
   #request(j: JobRecord): ResourceRequest {
     let r = this.#requests.get(j.id);
     if (!r) {
-      r = requestOf(j.resources);
-      if (this.#requests.size > 100_000) this.#requests.clear();
+      r = plannedRequest(j);
       this.#requests.set(j.id, r);
     }
     return r;

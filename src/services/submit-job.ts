@@ -2,22 +2,32 @@
 
 import { GridqError } from "../domain/errors.ts";
 import { expandOutputPattern, type JobRecord, type NewJob } from "../domain/job.ts";
-import { fitsAtAll, unsupportedPart } from "../domain/placement.ts";
+import type { NodeInfo } from "../domain/node.ts";
+import { parseFilter } from "../domain/properties-filter.ts";
 import { DEFAULT_QUEUES } from "../domain/queues.ts";
-import { parseResourceRequest, parseWalltime, type ResourceRequest } from "../domain/resource-request.ts";
+import { parseWalltime } from "../domain/resource-request.ts";
+import { BUILTIN_PROPERTIES, whyUnsatisfiable } from "../domain/resource-shape.ts";
 import type { SubmitJobRequest } from "../protocol/job-types.ts";
 import type { Actor, ServiceDeps } from "./context.ts";
+import { plannedRequest, requestOf } from "./plan-input.ts";
 
 /** A submission as it arrives: every field optional, checked here (the wire type names them). */
 export type SubmitJobInput = Partial<SubmitJobRequest>;
 
-const LEVEL_WORD = /(^|[,+/{}\s])(nodes?|host|network_address|cpu|cores?|gpu)\s*=/i;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** gridq's default request is one core (the issue's choice), where OAR's is `nodes=1`. */
-export function requestOf(resources: string | undefined): ResourceRequest {
-  const text = (resources ?? "").trim();
-  return parseResourceRequest(LEVEL_WORD.test(text) ? text : text ? `core=1,${text}` : "core=1");
+const knownCache = new WeakMap<readonly NodeInfo[], ReadonlySet<string>>();
+
+/** Property names a filter may use on these nodes: the built-in ones and every node's own. */
+export function knownProperties(nodes: readonly NodeInfo[]): ReadonlySet<string> {
+  let known = knownCache.get(nodes);
+  if (!known) {
+    const s = new Set<string>(BUILTIN_PROPERTIES);
+    for (const n of nodes) for (const k of Object.keys(n.properties)) s.add(k);
+    known = s;
+    knownCache.set(nodes, known);
+  }
+  return known;
 }
 
 const invalid = (field: string, why: string): GridqError =>
@@ -30,7 +40,12 @@ export async function submitJob(deps: ServiceDeps, actor: Actor, site: string, i
   }
   if (command === "") throw invalid("command", "you must give a command to execute on launch");
   if (command.includes("\0")) throw invalid("command", "must not contain a NUL character");
-  const request = requestOf(input.resources);
+  const nodes = deps.nodes.nodes(site);
+  const known = knownProperties(nodes);
+  const request = requestOf(input.resources, { knownProperties: known });
+  const properties = input.properties?.trim() || null;
+  // A filter is checked against the site's properties now: a typo is a 400, not a job that waits forever.
+  const propsExpr = properties === null ? null : parseFilter(properties, { knownProperties: known });
   let walltime = request.walltime;
   if (input.walltime !== undefined) {
     if (walltime !== null) throw invalid("walltime", "given both in `resources` and as a field");
@@ -52,19 +67,17 @@ export async function submitJob(deps: ServiceDeps, actor: Actor, site: string, i
   if (queue.adminOnly && !actor.admin) {
     throw new GridqError("GRIDQ_FORBIDDEN", `queue '${queueName}' is for admins only`);
   }
-  const unsupported = unsupportedPart(request);
-  if (unsupported) {
-    throw new GridqError(
-      "GRIDQ_INVALID_RESOURCES",
-      `resources '${request.text}': ${unsupported} is not supported by this scheduler yet (nodes=N, core=N, nodes=N/core=M are)`,
-    );
-  }
-  const nodes = deps.nodes.nodes(site);
-  if (!fitsAtAll(request, nodes)) {
+  const planned =
+    propsExpr === null
+      ? request
+      : plannedRequest({ resources: request.text, properties }, request, propsExpr);
+  const why = whyUnsatisfiable(planned, nodes);
+  if (why) {
     const total = nodes.reduce((s, n) => s + n.cores, 0);
+    const filter = properties === null ? "" : ` with properties '${properties}'`;
     throw new GridqError(
       "GRIDQ_UNSATISFIABLE",
-      `resources '${request.text}' can never be satisfied on site '${site}' (${nodes.length} node(s), ${total} core(s))`,
+      `resources '${request.text}'${filter} can never be satisfied on site '${site}' (${nodes.length} node(s), ${total} core(s)): ${why}`,
     );
   }
   const directory = input.directory ?? deps.config.jobs.defaultDirectory;
@@ -94,7 +107,7 @@ export async function submitJob(deps: ServiceDeps, actor: Actor, site: string, i
     project: input.project ?? null,
     command,
     resources: request.text,
-    properties: input.properties ?? null,
+    properties,
     types: input.types ?? [],
     walltime: walltime ?? deps.config.jobs.defaultWalltime,
     directory,

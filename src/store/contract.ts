@@ -24,6 +24,13 @@ export interface JobUpdate {
   event: { at: number; type: string; description: string };
 }
 
+/** A waiting job's predicted start (unix seconds, null: unknown) and why it waits. */
+export interface JobPrediction {
+  id: number;
+  scheduledAt: number | null;
+  reason: string | null;
+}
+
 export interface StoreCapabilities {
   /** Several server processes may share this store (PostgreSQL), or one only (SQLite file). */
   multiProcess: boolean;
@@ -49,6 +56,11 @@ export interface Store {
    * null when its expectation no longer held (someone else moved it first).
    */
   updateJobs(updates: JobUpdate[]): Promise<(JobRecord | null)[]>;
+  /**
+   * Write the planner's predictions (start time, pending reason) of jobs still waiting or held;
+   * other jobs are left alone. No event: predictions change on every pass.
+   */
+  setPredictions(items: JobPrediction[]): Promise<void>;
   /** Events of the given jobs, oldest first, grouped by job id. */
   listEvents(jobIds: number[]): Promise<Map<number, JobEventRecord[]>>;
   appendEvent(jobId: number, event: { at: number; type: string; description: string }): Promise<void>;

@@ -3,7 +3,7 @@
 import type { Kysely } from "kysely";
 import type { JobEventRecord, JobRecord, NewJob, UserRecord } from "../domain/job.ts";
 import type { JobState } from "../domain/job-state.ts";
-import type { JobFilter, JobUpdate, Store, StoreCapabilities } from "./contract.ts";
+import type { JobFilter, JobPrediction, JobUpdate, Store, StoreCapabilities } from "./contract.ts";
 import { type Database, eventFromRow, jobFromRow, patchToColumns, userFromRow } from "./schema.ts";
 
 export abstract class KyselyStore implements Store {
@@ -181,6 +181,20 @@ export abstract class KyselyStore implements Store {
         out.push(jobFromRow(row));
       }
       return out;
+    });
+  }
+
+  async setPredictions(items: JobPrediction[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (const p of items) {
+        await trx
+          .updateTable("jobs")
+          .set({ scheduled_at: p.scheduledAt, pending_reason: p.reason })
+          .where("id", "=", p.id)
+          .where("state", "in", ["waiting", "hold"])
+          .execute();
+      }
     });
   }
 

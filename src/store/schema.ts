@@ -30,6 +30,7 @@ export interface JobsTable {
   lease_id: string | null;
   assigned_nodes: string; // JSON array of {node, cores}
   cancel_requested: number;
+  pending_reason: string | null;
 }
 
 export interface JobEventsTable {
@@ -86,6 +87,7 @@ export function jobFromRow(r: Selectable<JobsTable>): JobRecord {
     leaseId: r.lease_id,
     assignedNodes: JSON.parse(r.assigned_nodes),
     cancelRequested: Boolean(r.cancel_requested),
+    pendingReason: r.pending_reason ?? null,
   };
 }
 
@@ -100,6 +102,8 @@ export function patchToColumns(p: JobPatch): Partial<Omit<JobsTable, "id">> {
   if (p.exitCode !== undefined) c.exit_code = p.exitCode;
   if (p.message !== undefined) c.message = p.message;
   if (p.cancelRequested !== undefined) c.cancel_requested = p.cancelRequested ? 1 : 0;
+  // A pending reason means something only while the job waits.
+  if (p.state !== "waiting" && p.state !== "hold") c.pending_reason = null;
   return c;
 }
 

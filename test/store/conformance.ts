@@ -53,6 +53,7 @@ function expectedRecord(id: number, j: NewJob): JobRecord {
     leaseId: null,
     assignedNodes: [],
     cancelRequested: false,
+    pendingReason: null,
   };
 }
 
@@ -499,5 +500,29 @@ export function runStoreConformance(name: string, open: () => Promise<OpenedStor
     assert.equal(await s.forgetJob(j.id, ["terminated", "error"]), false, "twice is a no-op");
     assert.deepEqual(ids((await s.listJobs(all())).items), [keep.id]);
     assert.deepEqual(await eventTypes(s, keep.id), ["SUBMIT"]);
+  });
+
+  it("setPredictions writes start and reason of waiting and held jobs only; a start clears the reason", async (s) => {
+    const w = await s.insertJob(newJob(), submit());
+    const h = await s.insertJob(newJob({ hold: true }), submit());
+    const r = await s.insertJob(newJob(), submit());
+    await s.updateJobs([schedule(r.id, "L-r")]);
+    await s.setPredictions([
+      { id: w.id, scheduledAt: T0 + 100, reason: "resources" },
+      { id: h.id, scheduledAt: null, reason: "hold" },
+      { id: r.id, scheduledAt: T0 + 999, reason: "priority" },
+      { id: r.id + 1000, scheduledAt: T0, reason: "priority" },
+    ]);
+    await s.setPredictions([]);
+    const got = await s.getJob(w.id);
+    assert.equal(got?.scheduledAt, T0 + 100);
+    assert.equal(got?.pendingReason, "resources");
+    assert.equal((await s.getJob(h.id))?.pendingReason, "hold");
+    const launched = await s.getJob(r.id);
+    assert.equal(launched?.scheduledAt, T0 + 10, "a launching job keeps its own start");
+    assert.equal(launched?.pendingReason, null);
+    assert.deepEqual(await eventTypes(s, w.id), ["SUBMIT"], "no event for a prediction");
+    const [started] = await s.updateJobs([schedule(w.id, "L-w")]);
+    assert.equal(started?.pendingReason, null, "scheduling clears the reason");
   });
 }

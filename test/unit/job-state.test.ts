@@ -37,6 +37,7 @@ const EVENTS: Record<JobEventType, JobEvent> = {
     signal: "SIGTERM",
   },
   cancel: { type: "cancel", at: AT, by: "bob" },
+  preempt: { type: "preempt", at: AT, reason: "besteffort job preempted by job 7" },
   "node-lost": { type: "node-lost", at: AT, node: "n2" },
 };
 
@@ -50,6 +51,7 @@ const ALLOWED: Record<JobEventType, JobState[]> = {
   "launch-failed": ["launching", "running"],
   "walltime-exceeded": ["launching", "running"],
   cancel: ["waiting", "hold", "launching", "running"],
+  preempt: ["launching", "running"],
   "node-lost": ["launching", "running"],
 };
 
@@ -114,6 +116,11 @@ const EXPECTED: Record<JobEventType, (state: JobState) => Transition> = {
           effects: [{ type: "kill", leaseId: LEASE, reason: "canceled by bob" }],
           description: "cancel requested by bob",
         },
+  preempt: () => ({
+    patch: { state: "error", stoppedAt: AT, exitCode: null, message: "besteffort job preempted by job 7" },
+    effects: [{ type: "kill", leaseId: LEASE, reason: "besteffort job preempted by job 7" }, ...released],
+    description: "besteffort job preempted by job 7",
+  }),
   "node-lost": () => ({
     patch: { state: "error", stoppedAt: AT, exitCode: null, message: "node n2 lost" },
     effects: released,

@@ -294,7 +294,7 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
     async (req, reply) => {
       const site = queueSite(deps);
       const job = await submitJob(deps, actorOf(req), site, submissionOf(req.body));
-      services.scheduler.poke(site);
+      services.scheduler.submitted(job);
       return sendEnvelope(reply, queryOf(req).format, submittedEnvelope(job), 201);
     },
   );

@@ -49,7 +49,7 @@ export async function jobRoutes(app: FastifyInstance, opts: { services: AppServi
       const site = req.params.site;
       checkSite(deps, site);
       const job = await submitJob(deps, actorOf(req), site, req.body ?? {});
-      if (job.state === "waiting") services.scheduler.poke(site);
+      services.scheduler.submitted(job);
       const events = (await jobEvents(deps, [job.id])).get(job.id) ?? [];
       return reply
         .code(201)

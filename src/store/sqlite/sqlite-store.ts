@@ -25,6 +25,8 @@ const MIGRATIONS: string[][] = [
        created_at REAL NOT NULL, type TEXT NOT NULL, description TEXT NOT NULL)`,
     `CREATE INDEX job_events_job ON job_events (job_id)`,
   ],
+  // 2: the planner's pending reason of a waiting job (its prediction goes in scheduled_at).
+  [`ALTER TABLE jobs ADD COLUMN pending_reason TEXT`],
 ];
 
 export class SqliteStore extends KyselyStore {
