@@ -162,6 +162,22 @@ export function buildProgram(): Command {
       makeOutput(Boolean(g.json)).print(`stop requested for ${values.join(" ")}`, { stopped: ids(values) });
     });
 
+  for (const [verb, what] of [
+    ["hold", "hold waiting jobs: they keep their place but are not started until resumed"],
+    ["resume", "resume held jobs: they wait to be started again"],
+  ] as const) {
+    common(program.command(verb))
+      .description(what)
+      .argument("<ids...>")
+      .action(async (values: string[], _o: unknown, cmd: Command) => {
+        const g = globals(cmd);
+        const client = makeClient(g);
+        const jobs = [];
+        for (const id of ids(values)) jobs.push(await client.holdJob(g.site, id, verb));
+        makeOutput(Boolean(g.json)).print(jobs.map((j) => `${j.uid} ${j.state}`).join("\n"), jobs);
+      });
+  }
+
   common(program.command("wait"))
     .description("wait for jobs to end; exit with the last non-zero exit code (0 if all succeeded)")
     .argument("<ids...>")

@@ -64,6 +64,13 @@ export interface GridqConfig {
     /** When the agent is root, run each job as its submitter's Unix account (see docs/agents.md). */
     runAsSubmitter: boolean;
   };
+  scheduler: {
+    /**
+     * Seconds between planning passes made only because time passes (predictions move, a
+     * reservation's time comes); 0: none. Every job event triggers a pass anyway.
+     */
+    passInterval: number;
+  };
   /** HTTPS: `off`, `self-signed` (made at first start, kept in `home/tls`), or CA-signed `files`. */
   tls: {
     mode: "off" | "self-signed" | "files";
@@ -199,6 +206,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       fallbackUser: "nobody",
       runAsSubmitter: false,
     },
+    scheduler: { passInterval: 30 },
     tls: { mode: "off", cert: null, key: null, chain: null, names: [] },
   };
   const file = opts.file ?? join(home, "config.yaml");
@@ -264,6 +272,9 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       allowRoot: bool("jobs.allowRoot", g("jobs.allowRoot")),
       fallbackUser: str("jobs.fallbackUser", g("jobs.fallbackUser")),
       runAsSubmitter: bool("jobs.runAsSubmitter", g("jobs.runAsSubmitter")),
+    },
+    scheduler: {
+      passInterval: num("scheduler.passInterval", g("scheduler.passInterval"), 0, 86400),
     },
     tls: tlsSettings(home, g),
   };

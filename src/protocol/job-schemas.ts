@@ -23,7 +23,12 @@ export const jobSchema = {
     mode: { type: "string" },
     walltime: { type: "integer", description: "seconds" },
     submitted_at: { type: "integer" },
-    scheduled_at: { type: "integer" },
+    scheduled_at: { type: "integer", description: "start, or predicted start while waiting" },
+    pending_reason: {
+      type: "string",
+      enum: ["resources", "priority", "dependency", "hold", "reservation"],
+      description: "why a waiting job has not started",
+    },
     started_at: { type: "integer" },
     stopped_at: { type: "integer" },
     exit_code: { type: "integer" },

@@ -18,6 +18,8 @@ export interface JobView {
   walltime: number;
   submitted_at: number;
   scheduled_at?: number;
+  /** Why a waiting job has not started: resources, priority, dependency, hold, reservation. */
+  pending_reason?: string;
   started_at?: number;
   stopped_at?: number;
   exit_code?: number;

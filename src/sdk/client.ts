@@ -125,6 +125,11 @@ export class GridqClient {
     await res.body?.cancel();
   }
 
+  /** Hold a waiting job (it is not started until resumed) or resume a held one. */
+  holdJob(site: string, id: number, action: "hold" | "resume" = "hold"): Promise<JobView> {
+    return this.#json("POST", `${this.#jobs(site)}/${id}/${action}`);
+  }
+
   /** The job's output as a web stream of bytes; with `follow`, until the job ends. */
   async output(site: string, id: number, stream: "stdout" | "stderr" = "stdout", offset = 0, follow = false) {
     const res = await this.#request(

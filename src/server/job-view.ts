@@ -32,6 +32,8 @@ export function jobView(mount: string, job: JobRecord, events: JobEventRecord[])
     walltime: job.walltime,
     submitted_at: secs(job.submittedAt),
     scheduled_at: secs(job.scheduledAt),
+    pending_reason:
+      job.state === "waiting" || job.state === "hold" ? (job.pendingReason ?? undefined) : undefined,
     started_at: secs(job.startedAt),
     stopped_at: secs(job.stoppedAt),
     exit_code: job.exitCode ?? undefined,

@@ -170,6 +170,14 @@ export async function assemble(
     reference: { reference: reader, publicReads: config.reference.publicReads },
     https: tls,
   });
+  // Time passing changes the plan too (predictions, reservations coming due): a pass now and then.
+  const periodic =
+    config.scheduler.passInterval > 0
+      ? setInterval(() => {
+          for (const s of nodes.sites()) scheduler.poke(s);
+        }, config.scheduler.passInterval * 1000)
+      : null;
+  periodic?.unref();
   let closed = false;
   return {
     app,
@@ -180,6 +188,7 @@ export async function assemble(
     async close() {
       if (closed) return;
       closed = true;
+      if (periodic) clearInterval(periodic);
       await app.close();
       hub.close();
       await scheduler.idle();

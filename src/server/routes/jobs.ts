@@ -9,6 +9,7 @@ import {
   submitJobBody,
 } from "../../protocol/job-schemas.ts";
 import { cancelJob } from "../../services/cancel-job.ts";
+import { holdOrResumeJob } from "../../services/hold-job.ts";
 import { checkSite, getJob, jobEvents, type ListJobsQuery, listJobs } from "../../services/query-jobs.ts";
 import { outputPaths, type SubmitJobInput, submitJob } from "../../services/submit-job.ts";
 import type { AppServices } from "../app-services.ts";
@@ -120,6 +121,8 @@ export async function jobRoutes(app: FastifyInstance, opts: { services: AppServi
     async (req, reply) => {
       const { site, id } = req.params;
       const job = await cancelJob(deps, services.hub, actorOf(req), site, id);
+      // A waiting job gone may let others start earlier; predictions change anyway.
+      services.scheduler.poke(site);
       return reply
         .code(202)
         .header("Location", absoluteUrl(req, `${mount}/sites/${site}/jobs/${id}`))
@@ -127,6 +130,31 @@ export async function jobRoutes(app: FastifyInstance, opts: { services: AppServi
         .send();
     },
   );
+
+  for (const action of ["hold", "resume"] as const) {
+    app.post<{ Params: Params }>(
+      `/sites/:site/jobs/:id/${action}`,
+      {
+        schema: {
+          summary:
+            action === "hold"
+              ? "Hold a waiting job: it is not started until resumed (owner or admin; a gridq extension)"
+              : "Resume a held job: it waits to be started again (owner or admin; a gridq extension)",
+          tags: ["jobs"],
+          params: { ...siteJobParams, required: ["site", "id"] },
+          response: { 200: { $ref: "Job#" } },
+        },
+      },
+      async (req, reply) => {
+        const { site, id } = req.params;
+        checkSite(deps, site);
+        const job = await holdOrResumeJob(deps, actorOf(req), site, id, action);
+        services.scheduler.poke(site);
+        const events = (await jobEvents(deps, [job.id])).get(job.id) ?? [];
+        return reply.type(jsonType(req, ITEM_TYPE)).send(jobView(mount, job, events));
+      },
+    );
+  }
 
   type OutputQuery = { stream?: "stdout" | "stderr"; offset?: number; follow?: boolean };
   app.get<{ Params: Params; Querystring: OutputQuery }>(
