@@ -20,6 +20,7 @@ import { authRoutes } from "./routes/auth.ts";
 import { jobExecRoutes } from "./routes/job-exec.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { type ReferenceRoutesOptions, referenceRoutes } from "./routes/reference.ts";
+import { statusRoutes } from "./routes/status.ts";
 
 export const API_MOUNTS = ["/3.0", "/stable", "/sid"] as const;
 
@@ -115,6 +116,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
         await scope.register(authRoutes, { services });
         await scope.register(agentRoutes, { services });
         await scope.register(jobExecRoutes, { services });
+        await scope.register(statusRoutes, { services, mount });
       },
       { prefix: mount },
     );

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { JobRecord } from "../domain/job.ts";
 import { eventName, transition } from "../domain/job-state.ts";
 import { type PlanSession, planSession } from "../domain/planner.ts";
-import type { JobStart, RunningJob, WaitingJob } from "../domain/planner-types.ts";
+import type { JobStart, NodeCores, RunningJob, WaitingJob } from "../domain/planner-types.ts";
 import type { ResourceRequest } from "../domain/resource-request.ts";
 import type { JobPrediction, JobUpdate } from "../store/contract.ts";
 import type { ServiceDeps } from "./context.ts";
@@ -30,8 +30,6 @@ export class Scheduler {
   readonly #requests = new Map<number, ResourceRequest>();
   /** The last pass's plan per site, for the submission fast path. */
   readonly #sessions = new Map<string, PlanSession>();
-  /** Running jobs of the last pass per site (for the status API). */
-  readonly #running = new Map<string, RunningJob[]>();
   /** Predictions last written, by job id (`scheduledAt|reason`): only changes are written. */
   readonly #written = new Map<number, string>();
   /** Fast-path starts not yet recorded: a pass waits for them before reading the store. */
@@ -109,9 +107,12 @@ export class Scheduler {
     }
   }
 
-  /** Running jobs of the site's last pass (launching and running). */
-  runningJobs(site: string): readonly RunningJob[] {
-    return this.#running.get(site) ?? [];
+  /** Planned nodes of waiting jobs in the site's last pass (for the status API). */
+  plannedNodes(site: string): ReadonlyMap<number, readonly NodeCores[]> {
+    const out = new Map<number, readonly NodeCores[]>();
+    for (const j of this.#sessions.get(site)?.plan.jobs ?? [])
+      if (j.nodes && j.reason !== null) out.set(j.id, j.nodes);
+    return out;
   }
 
   async #drain(): Promise<void> {
@@ -167,7 +168,6 @@ export class Scheduler {
       for (const id of this.#requests.keys()) if (!byId.has(id)) this.#requests.delete(id);
     }
     const session = planSession({ now, nodes, running, waiting });
-    this.#running.set(site, running);
     const { plan } = session;
 
     // Preemptions first, in the same transaction as the starts that need their cores.

@@ -1,0 +1,157 @@
+// Scheduling through the HTTP API with the embedded agent running real processes: predictions
+// and pending reasons, hold/resume, property checks, besteffort preemption, the status API.
+
+import assert from "node:assert/strict";
+import { chmodSync } from "node:fs";
+import { after, before, test } from "node:test";
+import { resolveConfig } from "../../src/config/config.ts";
+import { type Assembled, assemble } from "../../src/server/main.ts";
+import { createUser } from "../../src/services/auth.ts";
+import { eventually, tempDir } from "../helpers/gridq-process.ts";
+
+let a: Assembled;
+let token: string;
+
+before(async () => {
+  const home = tempDir();
+  const work = tempDir();
+  chmodSync(work, 0o777);
+  const config = resolveConfig({
+    env: {},
+    overrides: { home, "site.cores": 2, "jobs.defaultDirectory": work, "jobs.killGrace": 1 },
+  });
+  a = await assemble(config, { logger: false });
+  await createUser(a.services.deps, "alice", "alice-password", "user");
+  token = (await a.services.auth.issueToken({ name: "alice", admin: false })).token;
+  // The embedded agent must be connected before jobs can start.
+  await eventually(async () => a.services.hub.connectedNodes("local").size > 0, 20_000, "the agent");
+});
+after(() => a.close());
+
+const headers = () => ({ authorization: `Bearer ${token}` });
+const submit = async (body: object) => {
+  const r = await a.app.inject({
+    method: "POST",
+    url: "/3.0/sites/local/jobs",
+    headers: headers(),
+    payload: body,
+  });
+  return r;
+};
+const job = async (id: number) =>
+  (await a.app.inject({ url: `/3.0/sites/local/jobs/${id}`, headers: headers() })).json();
+const stateIs = (id: number, ...states: string[]) =>
+  eventually(
+    async () => {
+      const j = await job(id);
+      return states.includes(j.state) && j;
+    },
+    20_000,
+    `job ${id} in ${states.join("/")}`,
+  );
+const cancel = (id: number) =>
+  a.app.inject({ method: "DELETE", url: `/3.0/sites/local/jobs/${id}`, headers: headers() });
+
+test("an unknown property is a 400 pointing at it; an impossible request is GRIDQ_UNSATISFIABLE", async () => {
+  const p = await submit({ command: "true", properties: "cluster='local' and gpus > 0" });
+  assert.equal(p.statusCode, 400);
+  assert.equal(p.json().code, "GRIDQ_INVALID_PROPERTIES");
+  assert.match(p.json().message, /unknown property 'gpus' at position 21/);
+  const r = await submit({ command: "true", resources: "{nope=1}/nodes=1" });
+  assert.equal(r.statusCode, 400);
+  assert.equal(r.json().code, "GRIDQ_INVALID_RESOURCES");
+  const n = await submit({ command: "true", resources: "nodes=2" });
+  assert.equal(n.statusCode, 400);
+  assert.equal(n.json().code, "GRIDQ_UNSATISFIABLE");
+  assert.match(n.json().message, /asks for 2 nodes, only 1/);
+  const f = await submit({ command: "true", properties: "gpu_count > 0" });
+  assert.equal(f.json().code, "GRIDQ_UNSATISFIABLE");
+  const ok = await submit({
+    command: "true",
+    resources: "{cluster='local'}/nodes=1/core=1+core=1",
+    properties: "not exotic or exotic is null",
+  });
+  assert.equal(ok.statusCode, 201, ok.body);
+  await stateIs(ok.json().uid, "terminated");
+});
+
+test("a job behind a full node waits with a predicted start and reason; hold and resume", async () => {
+  const big = (await submit({ command: "sleep 30", resources: "core=2", walltime: 600 })).json();
+  await stateIs(big.uid, "running");
+  const next = (await submit({ command: "true", resources: "core=1" })).json();
+  const waiting = await eventually(async () => {
+    const j = await job(next.uid);
+    return j.pending_reason === "resources" && j;
+  });
+  assert.equal(waiting.state, "waiting");
+  assert.ok(waiting.scheduled_at >= big.submitted_at + 590, `predicted ${waiting.scheduled_at}`);
+
+  const held = await a.app.inject({
+    method: "POST",
+    url: `/3.0/sites/local/jobs/${next.uid}/hold`,
+    headers: headers(),
+  });
+  assert.equal(held.statusCode, 200, held.body);
+  assert.equal(held.json().state, "hold");
+  await eventually(async () => (await job(next.uid)).pending_reason === "hold");
+  const again = await a.app.inject({
+    method: "POST",
+    url: `/3.0/sites/local/jobs/${next.uid}/hold`,
+    headers: headers(),
+  });
+  assert.equal(again.statusCode, 409);
+
+  // Status: the node is busy, the running job holds it and the held one is not planned.
+  const st = await a.app.inject({ url: "/3.0/sites/local/status", headers: headers() });
+  assert.equal(st.statusCode, 200);
+  const nodes = st.json().nodes as Record<string, Record<string, unknown>>;
+  const [node] = Object.values(nodes);
+  assert.equal(node?.hard, "alive");
+  assert.equal(node?.soft, "busy");
+  assert.deepEqual([node?.free_slots, node?.busy_slots, node?.freeable_slots], [0, 2, 0]);
+  const res = node?.reservations as Record<string, unknown>[];
+  assert.deepEqual(
+    res.map((r) => r.uid),
+    [big.uid],
+  );
+  for (const k of ["uid", "user", "queue", "state", "started_at", "walltime"]) assert.ok(k in res[0]!, k);
+  assert.equal("events" in res[0]!, false);
+  const hidden = await a.app.inject({
+    url: "/3.0/sites/local/status?job_details=no&disks=no",
+    headers: headers(),
+  });
+  assert.equal("reservations" in Object.values(hidden.json().nodes as object)[0], false);
+  assert.equal("disks" in hidden.json(), false);
+  const cl = await a.app.inject({ url: "/3.0/sites/local/clusters/nope/status", headers: headers() });
+  assert.equal(cl.statusCode, 404);
+
+  const resumed = await a.app.inject({
+    method: "POST",
+    url: `/3.0/sites/local/jobs/${next.uid}/resume`,
+    headers: headers(),
+  });
+  assert.equal(resumed.json().state, "waiting");
+  // Planned now: the status lists it on the node, after the running job.
+  await eventually(async () => {
+    const s = (await a.app.inject({ url: "/3.0/sites/local/status", headers: headers() })).json();
+    const r = (Object.values(s.nodes)[0] as { reservations: { uid: number; scheduled_at?: number }[] })
+      .reservations;
+    return r.length === 2 && r[1]?.uid === next.uid && r[1].scheduled_at !== undefined;
+  });
+  await cancel(big.uid);
+  await stateIs(next.uid, "terminated");
+});
+
+test("a besteffort job is preempted (error, with the reason) when a normal job needs its cores", async () => {
+  const be = (await submit({ command: "sleep 60", resources: "core=2", queue: "besteffort" })).json();
+  await stateIs(be.uid, "running");
+  const st = (await a.app.inject({ url: "/3.0/sites/local/status", headers: headers() })).json();
+  const node = Object.values(st.nodes)[0] as Record<string, unknown>;
+  assert.equal(node.soft, "busy_besteffort");
+  assert.deepEqual([node.free_slots, node.busy_slots, node.freeable_slots], [0, 0, 2]);
+  const normal = (await submit({ command: "true", resources: "core=1" })).json();
+  const killed = await stateIs(be.uid, "error");
+  assert.match(killed.message, /preempt|besteffort/i);
+  assert.match(killed.message, new RegExp(String(normal.uid)));
+  await stateIs(normal.uid, "terminated");
+});
