@@ -4,6 +4,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import type { QueueDef } from "../domain/queues.ts";
+import { queuesSetting } from "./queues-config.ts";
 
 export interface GridqConfig {
   /** The data folder: database, keys, credentials, job outputs. */
@@ -64,6 +66,8 @@ export interface GridqConfig {
     /** When the agent is root, run each job as its submitter's Unix account (see docs/agents.md). */
     runAsSubmitter: boolean;
   };
+  /** Queues by name, with priority and limits (`admin`, `default`, `besteffort`, `production` by default). */
+  queues: QueueDef[];
   scheduler: {
     /**
      * Seconds between planning passes made only because time passes (predictions move, a
@@ -273,6 +277,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       fallbackUser: str("jobs.fallbackUser", g("jobs.fallbackUser")),
       runAsSubmitter: bool("jobs.runAsSubmitter", g("jobs.runAsSubmitter")),
     },
+    queues: queuesSetting(g("queues"), (m) => new ConfigError(m)),
     scheduler: {
       passInterval: num("scheduler.passInterval", g("scheduler.passInterval"), 0, 86400),
     },

@@ -88,6 +88,11 @@ export const ERRORS = {
     summary: "An Accelerator query names a field that jobs do not have.",
   },
   GRIDQ_RATE_LIMITED: { status: 429, retryable: true, summary: "Too many requests." },
+  GRIDQ_QUOTA_EXCEEDED: {
+    status: 429,
+    retryable: true,
+    summary: "A queue's limit of active jobs per user is reached; retry when some have ended.",
+  },
   GRIDQ_INTERNAL: { status: 500, retryable: true, summary: "An unexpected error occurred on the server." },
   GRIDQ_UNAVAILABLE: {
     status: 503,

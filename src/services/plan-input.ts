@@ -18,15 +18,22 @@ export function requestOf(resources: string | undefined, opts: ParseResourceOpti
   return parseResourceRequest(LEVEL_WORD.test(text) ? text : text ? `core=1,${text}` : "core=1", opts);
 }
 
-const QUEUES = new Map<string, QueueDef>(DEFAULT_QUEUES.map((q) => [q.name, q]));
+/** Queues by name, from the configuration (the built-in ones when none is given). */
+export type Queues = ReadonlyMap<string, QueueDef>;
 
-/** A job is besteffort by its queue or, as in OAR, by the `besteffort` type. */
-export function isBesteffort(job: Pick<JobRecord, "queue" | "types">): boolean {
-  return QUEUES.get(job.queue)?.besteffort === true || job.types.includes("besteffort");
+const byConfig = new WeakMap<readonly QueueDef[], Queues>();
+export function queuesOf(list: readonly QueueDef[] = DEFAULT_QUEUES): Queues {
+  let m = byConfig.get(list);
+  if (!m) {
+    m = new Map(list.map((q) => [q.name, q]));
+    byConfig.set(list, m);
+  }
+  return m;
 }
 
-export function queuePriority(queue: string): number {
-  return QUEUES.get(queue)?.priority ?? 0;
+/** A job is besteffort by its queue or, as in OAR, by the `besteffort` type. */
+export function isBesteffort(job: Pick<JobRecord, "queue" | "types">, queues: Queues = queuesOf()): boolean {
+  return queues.get(job.queue)?.besteffort === true || job.types.includes("besteffort");
 }
 
 /**
@@ -58,11 +65,11 @@ export function nodeCores(job: JobRecord): NodeCores[] {
 }
 
 /** A launching or running job as the planner sees it (expected end: start + walltime). */
-export function runningJob(job: JobRecord, now: number): RunningJob {
+export function runningJob(job: JobRecord, now: number, queues: Queues = queuesOf()): RunningJob {
   return {
     id: job.id,
     user: job.user,
-    besteffort: isBesteffort(job),
+    besteffort: isBesteffort(job, queues),
     startedAt: Math.floor(job.startedAt ?? job.scheduledAt ?? now),
     walltime: job.walltime,
     nodes: nodeCores(job),
@@ -70,16 +77,21 @@ export function runningJob(job: JobRecord, now: number): RunningJob {
 }
 
 /** A waiting or held job as the planner sees it; the request is parsed by the caller's cache. */
-export function waitingJob(job: JobRecord, request: ResourceRequest): WaitingJob {
+export function waitingJob(
+  job: JobRecord,
+  request: ResourceRequest,
+  queues: Queues = queuesOf(),
+): WaitingJob {
   return {
     id: job.id,
     user: job.user,
     queue: job.queue,
-    queuePriority: queuePriority(job.queue),
+    // A queue removed from the configuration since: its jobs are planned last.
+    queuePriority: queues.get(job.queue)?.priority ?? -1_000_000,
     submittedAt: job.submittedAt,
     request,
     walltime: job.walltime,
     hold: job.state === "hold",
-    besteffort: isBesteffort(job),
+    besteffort: isBesteffort(job, queues),
   };
 }

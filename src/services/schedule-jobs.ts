@@ -10,7 +10,7 @@ import type { JobStart, NodeCores, RunningJob, WaitingJob } from "../domain/plan
 import type { ResourceRequest } from "../domain/resource-request.ts";
 import type { JobPrediction, JobUpdate } from "../store/contract.ts";
 import type { ServiceDeps } from "./context.ts";
-import { plannedRequest, runningJob, waitingJob } from "./plan-input.ts";
+import { plannedRequest, queuesOf, runningJob, waitingJob } from "./plan-input.ts";
 
 /** What the scheduler needs from the agent side. */
 export interface Dispatcher {
@@ -82,7 +82,7 @@ export class Scheduler {
     }
     let start: JobStart | null = null;
     try {
-      start = session.startNow(waitingJob(job, this.#request(job)));
+      start = session.startNow(waitingJob(job, this.#request(job), queuesOf(this.#deps.config.queues)));
     } catch {
       start = null;
     }
@@ -158,10 +158,11 @@ export class Scheduler {
     const running: RunningJob[] = [];
     const waiting: WaitingJob[] = [];
     const byId = new Map<number, JobRecord>();
+    const queues = queuesOf(this.#deps.config.queues);
     for (const j of jobs) {
       byId.set(j.id, j);
-      if (j.state === "launching" || j.state === "running") running.push(runningJob(j, now));
-      else waiting.push(waitingJob(j, this.#request(j)));
+      if (j.state === "launching" || j.state === "running") running.push(runningJob(j, now, queues));
+      else waiting.push(waitingJob(j, this.#request(j), queues));
     }
     // Forget cached requests of jobs no longer waiting.
     if (this.#requests.size > waiting.length * 2 + 1000) {

@@ -7,7 +7,7 @@ import { type HardState, type NodeSlots, nodeSlots } from "../domain/node-status
 import type { NodeCores } from "../domain/planner-types.ts";
 import type { ServiceDeps } from "./context.ts";
 import type { NodeStatus } from "./node-liveness.ts";
-import { runningJob } from "./plan-input.ts";
+import { queuesOf, runningJob } from "./plan-input.ts";
 
 export interface StatusOptions {
   cluster?: string;
@@ -58,7 +58,8 @@ export async function siteStatus(
   const live = new Map(sources.liveness(site).map((s) => [s.node, s]));
   const now = deps.clock.now();
   const holding = await deps.store.listJobsInStates(site, ["launching", "running"], Number.MAX_SAFE_INTEGER);
-  const running = holding.map((j) => runningJob(j, now));
+  const queues = queuesOf(deps.config.queues);
+  const running = holding.map((j) => runningJob(j, now, queues));
   const byNode = new Map<string, JobRecord[]>();
   const add = (node: string, j: JobRecord) => {
     const list = byNode.get(node);

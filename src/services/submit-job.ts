@@ -4,7 +4,6 @@ import { GridqError } from "../domain/errors.ts";
 import { expandOutputPattern, type JobRecord, type NewJob } from "../domain/job.ts";
 import type { NodeInfo } from "../domain/node.ts";
 import { parseFilter } from "../domain/properties-filter.ts";
-import { DEFAULT_QUEUES } from "../domain/queues.ts";
 import { parseWalltime } from "../domain/resource-request.ts";
 import { BUILTIN_PROPERTIES, whyUnsatisfiable } from "../domain/resource-shape.ts";
 import type { SubmitJobRequest } from "../protocol/job-types.ts";
@@ -57,12 +56,10 @@ export async function submitJob(deps: ServiceDeps, actor: Actor, site: string, i
     } else walltime = parseWalltime(input.walltime);
   }
   const queueName = input.queue ?? "default";
-  const queue = DEFAULT_QUEUES.find((q) => q.name === queueName);
+  const queues = deps.config.queues;
+  const queue = queues.find((q) => q.name === queueName);
   if (!queue) {
-    throw invalid(
-      "queue",
-      `unknown queue '${queueName}' (known: ${DEFAULT_QUEUES.map((q) => q.name).join(", ")})`,
-    );
+    throw invalid("queue", `unknown queue '${queueName}' (known: ${queues.map((q) => q.name).join(", ")})`);
   }
   if (queue.adminOnly && !actor.admin) {
     throw new GridqError("GRIDQ_FORBIDDEN", `queue '${queueName}' is for admins only`);
@@ -79,6 +76,29 @@ export async function submitJob(deps: ServiceDeps, actor: Actor, site: string, i
       "GRIDQ_UNSATISFIABLE",
       `resources '${request.text}'${filter} can never be satisfied on site '${site}' (${nodes.length} node(s), ${total} core(s)): ${why}`,
     );
+  }
+  const count = 1;
+  const grantedWalltime = walltime ?? deps.config.jobs.defaultWalltime;
+  if (queue.maxWalltime > 0 && grantedWalltime > queue.maxWalltime) {
+    throw new GridqError(
+      "GRIDQ_INVALID_WALLTIME",
+      `walltime ${grantedWalltime} s is over the ${queue.maxWalltime} s allowed in queue '${queue.name}'`,
+    );
+  }
+  if (queue.maxJobsPerUser > 0) {
+    const { total } = await deps.store.listJobs({
+      user: actor.name,
+      queue: queue.name,
+      states: ["waiting", "hold", "launching", "running"],
+      offset: 0,
+      limit: 0,
+    });
+    if (total + count > queue.maxJobsPerUser) {
+      throw new GridqError(
+        "GRIDQ_QUOTA_EXCEEDED",
+        `queue '${queue.name}' allows ${queue.maxJobsPerUser} active jobs per user; ${actor.name} has ${total}`,
+      );
+    }
   }
   const directory = input.directory ?? deps.config.jobs.defaultDirectory;
   if (!directory.startsWith("/")) throw invalid("directory", "must be an absolute path");
@@ -109,7 +129,7 @@ export async function submitJob(deps: ServiceDeps, actor: Actor, site: string, i
     resources: request.text,
     properties,
     types: input.types ?? [],
-    walltime: walltime ?? deps.config.jobs.defaultWalltime,
+    walltime: grantedWalltime,
     directory,
     stdout: input.stdout ?? "OAR.%jobid%.stdout",
     stderr: input.stderr ?? "OAR.%jobid%.stderr",

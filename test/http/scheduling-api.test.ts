@@ -18,7 +18,15 @@ before(async () => {
   chmodSync(work, 0o777);
   const config = resolveConfig({
     env: {},
-    overrides: { home, "site.cores": 2, "jobs.defaultDirectory": work, "jobs.killGrace": 1 },
+    overrides: {
+      home,
+      "site.cores": 2,
+      "jobs.defaultDirectory": work,
+      "jobs.killGrace": 1,
+      "queues.short.priority": 3,
+      "queues.short.maxWalltime": 60,
+      "queues.short.maxJobsPerUser": 1,
+    },
   });
   a = await assemble(config, { logger: false });
   await createUser(a.services.deps, "alice", "alice-password", "user");
@@ -136,7 +144,7 @@ test("a job behind a full node waits with a predicted start and reason; hold and
     const s = (await a.app.inject({ url: "/3.0/sites/local/status", headers: headers() })).json();
     const r = (Object.values(s.nodes)[0] as { reservations: { uid: number; scheduled_at?: number }[] })
       .reservations;
-    return r.length === 2 && r[1]?.uid === next.uid && r[1].scheduled_at !== undefined;
+    return r.length === 2 && r[1]?.uid === next.uid && r[1]?.scheduled_at !== undefined;
   });
   await cancel(big.uid);
   await stateIs(next.uid, "terminated");
@@ -154,4 +162,21 @@ test("a besteffort job is preempted (error, with the reason) when a normal job n
   assert.match(killed.message, /preempt|besteffort/i);
   assert.match(killed.message, new RegExp(String(normal.uid)));
   await stateIs(normal.uid, "terminated");
+});
+
+test("queues from the configuration: max walltime and max active jobs per user", async () => {
+  const long = await submit({ command: "true", queue: "short", walltime: 120 });
+  assert.equal(long.statusCode, 400);
+  assert.match(long.json().message, /over the 60 s allowed in queue 'short'/);
+  const first = await submit({ command: "true", queue: "short", walltime: 30, hold: true });
+  assert.equal(first.statusCode, 201, first.body);
+  const second = await submit({ command: "true", queue: "short", walltime: 30 });
+  assert.equal(second.statusCode, 429);
+  assert.equal(second.json().code, "GRIDQ_QUOTA_EXCEEDED");
+  await cancel(first.json().uid);
+  const third = await submit({ command: "true", queue: "short", walltime: 30 });
+  assert.equal(third.statusCode, 201);
+  await stateIs(third.json().uid, "terminated");
+  const unknown = await submit({ command: "true", queue: "nope" });
+  assert.match(unknown.json().message, /known: admin, production, default, besteffort, short/);
 });

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { ConfigError, type ResolveOptions, resolveConfig } from "../../src/config/config.ts";
+import { DEFAULT_QUEUES } from "../../src/domain/queues.ts";
 
 const dirs: string[] = [];
 after(() => {
@@ -56,6 +57,8 @@ test("defaults, with the data folder from GRIDQ_HOME", () => {
       fallbackUser: "nobody",
       runAsSubmitter: false,
     },
+    queues: [...DEFAULT_QUEUES],
+    scheduler: { passInterval: 30 },
     tls: { mode: "off", cert: null, key: null, chain: null, names: [] },
   });
 });
@@ -200,4 +203,30 @@ test("site.nodes declares agents' nodes; agents' timeouts must grow from heartbe
   bad("site:\n  nodes: [{name: n1, cores: 1}, {name: n1, cores: 2}]\n", /listed twice/);
   bad("agents: {heartbeatInterval: 5, suspectAfter: 5}\n", /suspectAfter must be longer/);
   bad("agents: {suspectAfter: 20, deadAfter: 10}\n", /deadAfter must be longer/);
+});
+
+test("queues: built-in ones overridable field by field, new ones added, bad ones refused by key", () => {
+  const c = resolveConfig({
+    env: {},
+    overrides: { home: "/tmp/x", "queues.default.maxWalltime": 7200, "queues.long.priority": 1 },
+  });
+  assert.deepEqual(
+    c.queues.map((q) => [q.name, q.priority, q.maxWalltime]),
+    [
+      ["admin", 10, 0],
+      ["production", 5, 0],
+      ["default", 2, 7200],
+      ["besteffort", 0, 0],
+      ["long", 1, 0],
+    ],
+  );
+  const bad = (overrides: Record<string, unknown>, re: RegExp) =>
+    assert.throws(
+      () => resolveConfig({ env: {}, overrides: { home: "/tmp/x", ...overrides } }),
+      (e: unknown) => e instanceof ConfigError && re.test(e.message),
+    );
+  bad({ "queues.default.maxWalltime": -1 }, /queues\.default\.maxWalltime: expected a whole number/);
+  bad({ "queues.default.colour": 1 }, /queues\.default\.colour: unknown setting/);
+  bad({ "queues.default.besteffort": "yes" }, /queues\.default\.besteffort: expected true or false/);
+  bad({ "queues.default": null }, /'default' queue cannot be removed/);
 });
