@@ -94,32 +94,49 @@ export function buildProgram(): Command {
     .option("--stderr <pattern>", "stderr file pattern")
     .option("--project <project>", "project")
     .option("--hold", "submit on hold")
+    .option("-p, --properties <filter>", "node filter, e.g. \"cluster='dahu' and gpu_count > 0\"")
+    .option(
+      "--after <id>",
+      "start after job ID terminated with exit code 0 (or after:ID, afterany:ID); repeatable",
+      (v: string, prev: string[] = []) => [...prev, /:/.test(v) ? v : `afterok:${v}`],
+    )
+    .option("--array <n>", "submit N jobs, each with GRIDQ_ARRAY_INDEX from 0")
+    .option("-r, --reservation <'YYYY-MM-DD hh:mm:ss'>", "start exactly then (advance reservation)")
     .option("-w, --wait", "wait for the job to end and exit with its exit code")
     .argument("<command...>", "command and arguments")
-    .action(async (command: string[], o: Record<string, string | boolean | undefined>, cmd: Command) => {
-      const g = globals(cmd);
-      const client = makeClient(g);
-      const job = await client.submitJob(g.site, {
-        command: shellJoin(command),
-        directory: (o.directory as string | undefined) ?? process.cwd(),
-        ...(o.resources ? { resources: o.resources as string } : {}),
-        ...(o.queue ? { queue: o.queue as string } : {}),
-        ...(o.name ? { name: o.name as string } : {}),
-        ...(o.walltime ? { walltime: o.walltime as string } : {}),
-        ...(o.stdout ? { stdout: o.stdout as string } : {}),
-        ...(o.stderr ? { stderr: o.stderr as string } : {}),
-        ...(o.project ? { project: o.project as string } : {}),
-        ...(o.hold ? { hold: true } : {}),
-      });
-      const out = makeOutput(Boolean(g.json));
-      if (!o.wait) return out.print(String(job.uid), job);
-      if (!g.json) process.stdout.write(`${job.uid}\n`);
-      const done = await client.waitJob(g.site, job.uid);
-      if (g.json) out.print("", done);
-      if (done.state === "error")
-        process.stderr.write(`gridq: job ${done.uid} ended in error: ${done.message ?? ""}\n`);
-      process.exitCode = exitStatusOf(done);
-    });
+    .action(
+      async (command: string[], o: Record<string, string | string[] | boolean | undefined>, cmd: Command) => {
+        const g = globals(cmd);
+        const client = makeClient(g);
+        const array = o.array === undefined ? undefined : Number(o.array);
+        if (array !== undefined && !(Number.isInteger(array) && array >= 1))
+          throw new UsageError("--array: expected a whole number of jobs, at least 1");
+        const job = await client.submitJob(g.site, {
+          command: shellJoin(command),
+          directory: (o.directory as string | undefined) ?? process.cwd(),
+          ...(o.resources ? { resources: o.resources as string } : {}),
+          ...(o.queue ? { queue: o.queue as string } : {}),
+          ...(o.name ? { name: o.name as string } : {}),
+          ...(o.walltime ? { walltime: o.walltime as string } : {}),
+          ...(o.stdout ? { stdout: o.stdout as string } : {}),
+          ...(o.stderr ? { stderr: o.stderr as string } : {}),
+          ...(o.project ? { project: o.project as string } : {}),
+          ...(o.hold ? { hold: true } : {}),
+          ...(o.properties ? { properties: o.properties as string } : {}),
+          ...(o.after ? { dependencies: o.after as string[] } : {}),
+          ...(array !== undefined ? { array } : {}),
+          ...(o.reservation ? { reservation: o.reservation as string } : {}),
+        });
+        const out = makeOutput(Boolean(g.json));
+        if (!o.wait) return out.print(String(job.uid), job);
+        if (!g.json) process.stdout.write(`${job.uid}\n`);
+        const done = await client.waitJob(g.site, job.uid);
+        if (g.json) out.print("", done);
+        if (done.state === "error")
+          process.stderr.write(`gridq: job ${done.uid} ended in error: ${done.message ?? ""}\n`);
+        process.exitCode = exitStatusOf(done);
+      },
+    );
 
   common(program.command("info"))
     .description("show jobs in detail")

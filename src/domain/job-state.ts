@@ -29,6 +29,7 @@ export type JobEvent =
     }
   | { type: "cancel"; at: number; by: string }
   | { type: "preempt"; at: number; reason: string }
+  | { type: "dependency-failed"; at: number; reason: string }
   | { type: "node-lost"; at: number; node: string };
 
 export type JobEventType = JobEvent["type"];
@@ -159,6 +160,13 @@ export function transition(s: JobStatus, e: JobEvent): Transition {
           ...(s.leaseId ? [{ type: "kill" as const, leaseId: s.leaseId, reason: e.reason }] : []),
           { type: "release", nodes: "all" },
         ],
+        description: e.reason,
+      };
+    case "dependency-failed":
+      if (s.state !== "waiting" && s.state !== "hold") throw conflict(s, e);
+      return {
+        patch: { state: "error", stoppedAt: e.at, message: e.reason },
+        effects: [],
         description: e.reason,
       };
     case "node-lost":

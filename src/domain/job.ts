@@ -34,6 +34,13 @@ export interface JobRecord {
   leaseId: string | null;
   assignedNodes: NodeAllocation[];
   cancelRequested: boolean;
+  /** `after:ID` (starts once job ID has started), `afterok:ID` (once it terminated with exit code 0), `afterany:ID` (once it ended). */
+  dependencies: string[];
+  /** Advance reservation: the job starts exactly then (unix seconds), or null. */
+  reservationAt: number | null;
+  /** Job arrays (`array=N`): the array's id (its first job's id) and this job's index from 0. */
+  arrayId: number | null;
+  arrayIndex: number | null;
   /** Why a waiting job has not started (`resources`, `priority`, `dependency`, `hold`, `reservation`). */
   pendingReason: string | null;
 }
@@ -52,7 +59,12 @@ export type NewJob = Omit<
   | "assignedNodes"
   | "cancelRequested"
   | "pendingReason"
-> & { hold: boolean };
+  | "arrayId"
+> & {
+  hold: boolean;
+  /** The array's id for its jobs after the first (the first job's id is the array's). */
+  arrayOf: number | null;
+};
 
 export interface JobEventRecord {
   id: number;

@@ -20,6 +20,9 @@ export interface JobView {
   scheduled_at?: number;
   /** Why a waiting job has not started: resources, priority, dependency, hold, reservation. */
   pending_reason?: string;
+  dependencies?: string[];
+  array_id?: number;
+  array_index?: number;
   started_at?: number;
   stopped_at?: number;
   exit_code?: number;
@@ -51,8 +54,12 @@ export interface SubmitJobRequest {
   types?: string[];
   hold?: boolean;
   env?: Record<string, string>;
-  /** Advance reservation start, `YYYY-MM-DD hh:mm:ss` (refused until the scheduler plans them). */
+  /** Advance reservation start, `YYYY-MM-DD hh:mm:ss` in the server's time zone. */
   reservation?: string;
+  /** `after:ID`, `afterok:ID`, `afterany:ID`. */
+  dependencies?: string[];
+  /** Submit N jobs (an array), each with GRIDQ_ARRAY_INDEX/OAR_ARRAY_INDEX from 0. */
+  array?: number;
 }
 
 export interface ErrorBody {

@@ -34,6 +34,9 @@ export function jobView(mount: string, job: JobRecord, events: JobEventRecord[])
     scheduled_at: secs(job.scheduledAt),
     pending_reason:
       job.state === "waiting" || job.state === "hold" ? (job.pendingReason ?? undefined) : undefined,
+    dependencies: job.dependencies.length > 0 ? job.dependencies : undefined,
+    array_id: job.arrayId ?? undefined,
+    array_index: job.arrayIndex ?? undefined,
     started_at: secs(job.startedAt),
     stopped_at: secs(job.stoppedAt),
     exit_code: job.exitCode ?? undefined,

@@ -189,6 +189,7 @@ export async function assemble(
       if (closed) return;
       closed = true;
       if (periodic) clearInterval(periodic);
+      scheduler.close();
       await app.close();
       hub.close();
       await scheduler.idle();

@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import type { JobRecord } from "../domain/job.ts";
 import type { JobEvent } from "../domain/job-state.ts";
 import type { JobReport, Lease } from "../protocol/agent-messages.ts";
+import { arrayEnv } from "./submit-extras.ts";
 import { outputPaths } from "./submit-job.ts";
 
 /** Is `path` inside `dir` once `..` and the like are resolved? */
@@ -23,7 +24,7 @@ export function leaseOf(job: JobRecord, defaultDirectory: string): Lease {
     stderrPath: out.stderr,
     walltime: job.walltime,
     nodes: job.assignedNodes,
-    env: job.env,
+    env: { ...job.env, ...arrayEnv(job) },
     site: job.site,
     ...(inside(defaultDirectory, out.stdout) && inside(defaultDirectory, out.stderr)
       ? { agentOpensOutput: true }

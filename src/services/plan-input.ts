@@ -92,6 +92,7 @@ export function waitingJob(
     request,
     walltime: job.walltime,
     hold: job.state === "hold",
+    reservationAt: job.reservationAt,
     besteffort: isBesteffort(job, queues),
   };
 }

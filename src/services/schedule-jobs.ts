@@ -11,6 +11,7 @@ import type { ResourceRequest } from "../domain/resource-request.ts";
 import type { JobPrediction, JobUpdate } from "../store/contract.ts";
 import type { ServiceDeps } from "./context.ts";
 import { plannedRequest, queuesOf, runningJob, waitingJob } from "./plan-input.ts";
+import { dependencyStatus } from "./submit-extras.ts";
 
 /** What the scheduler needs from the agent side. */
 export interface Dispatcher {
@@ -20,6 +21,8 @@ export interface Dispatcher {
 }
 
 const ACTIVE = ["waiting", "hold", "launching", "running"] as const;
+
+type DependencyState = Pick<JobRecord, "state" | "exitCode">;
 
 export class Scheduler {
   readonly #deps: ServiceDeps;
@@ -35,6 +38,11 @@ export class Scheduler {
   /** Fast-path starts not yet recorded: a pass waits for them before reading the store. */
   readonly #inflight = new Set<Promise<void>>();
   #passing = false;
+  #closed = false;
+  /** Per site, a pass due when the next reservation starts. */
+  readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  /** Ended jobs that others depend on: their state never changes again. */
+  readonly #ended = new Map<number, DependencyState>();
   /** performance.now() at the end of the last pass, and how long it took (ms). */
   #lastPassEnd = 0;
   #lastPassMs = 0;
@@ -76,7 +84,9 @@ export class Scheduler {
     const session = this.#sessions.get(job.site);
     const d = this.#dispatcher;
     // During a pass the plan is being replaced: a start now could collide with the new one.
-    if (job.state !== "waiting" || !session || !d || this.#passing || this.#dirty.has(job.site)) {
+    // Dependencies need the states of other jobs: a pass decides.
+    const simple = job.dependencies.length === 0;
+    if (job.state !== "waiting" || !simple || !session || !d || this.#passing || this.#dirty.has(job.site)) {
       if (job.state === "waiting") this.poke(job.site);
       return;
     }
@@ -97,6 +107,29 @@ export class Scheduler {
     });
     this.#inflight.add(p);
     void p.finally(() => this.#inflight.delete(p));
+  }
+
+  #wakeAt(site: string, at: number): void {
+    const old = this.#timers.get(site);
+    if (old && old.at === at) return;
+    if (old) clearTimeout(old.timer);
+    this.#timers.delete(site);
+    if (!Number.isFinite(at) || this.#closed) return;
+    // The clock is in seconds: wake just after the second starts so the pass sees `now >= at`.
+    const ms = Math.min(2 ** 31 - 1, Math.max(0, (at - this.#deps.clock.now()) * 1000 + 5));
+    const timer = setTimeout(() => {
+      this.#timers.delete(site);
+      this.poke(site, { now: true });
+    }, ms);
+    timer.unref();
+    this.#timers.set(site, { at, timer });
+  }
+
+  /** No more timed passes (shutdown). */
+  close(): void {
+    this.#closed = true;
+    for (const t of this.#timers.values()) clearTimeout(t.timer);
+    this.#timers.clear();
   }
 
   /** Resolves once no pass is pending (for shutdown and tests). */
@@ -157,12 +190,27 @@ export class Scheduler {
     const now = Math.floor(clock.now());
     const running: RunningJob[] = [];
     const waiting: WaitingJob[] = [];
-    const byId = new Map<number, JobRecord>();
+    const byId = new Map<number, JobRecord>(jobs.map((j) => [j.id, j]));
     const queues = queuesOf(this.#deps.config.queues);
+    const lookup = await this.#dependencyStates(jobs, byId);
+    const failed: JobUpdate[] = [];
     for (const j of jobs) {
-      byId.set(j.id, j);
-      if (j.state === "launching" || j.state === "running") running.push(runningJob(j, now, queues));
-      else waiting.push(waitingJob(j, this.#request(j), queues));
+      if (j.state === "launching" || j.state === "running") {
+        running.push(runningJob(j, now, queues));
+        continue;
+      }
+      const met = j.dependencies.length === 0 ? true : dependencyStatus(j.dependencies, lookup);
+      if (typeof met === "string") {
+        const t = transition(j, { type: "dependency-failed", at: clock.now(), reason: met });
+        failed.push({
+          id: j.id,
+          expect: { state: j.state },
+          patch: t.patch,
+          event: { at: clock.now(), type: eventName("dependency-failed"), description: t.description },
+        });
+        continue;
+      }
+      waiting.push({ ...waitingJob(j, this.#request(j), queues), dependenciesMet: met });
     }
     // Forget cached requests of jobs no longer waiting.
     if (this.#requests.size > waiting.length * 2 + 1000) {
@@ -187,7 +235,7 @@ export class Scheduler {
       preempted.push(job);
     }
     const toStart = plan.starts.map((s) => byId.get(s.id)).filter((j) => j !== undefined);
-    await this.#startJobs(toStart, plan.starts, site, updates, preempted);
+    await this.#startJobs(toStart, plan.starts, site, [...updates, ...failed], preempted);
 
     const predictions: JobPrediction[] = [];
     const started = new Set(plan.starts.map((s) => s.id));
@@ -206,6 +254,12 @@ export class Scheduler {
     }
     await store.setPredictions(predictions);
     this.#sessions.set(site, session);
+    // A reservation starts at its time, not at the next periodic pass: wake up then.
+    let next = Number.POSITIVE_INFINITY;
+    for (const jp of plan.jobs)
+      if (jp.reason === "reservation" && jp.scheduledAt !== null && jp.scheduledAt > now)
+        next = Math.min(next, jp.scheduledAt);
+    this.#wakeAt(site, next);
   }
 
   /** Move jobs to `launching` on their planned nodes (with `before` in the same transaction). */
@@ -252,6 +306,37 @@ export class Scheduler {
       this.#written.delete(job.id);
       d.dispatch(job);
     });
+  }
+
+  /**
+   * What is known of the jobs that waiting jobs depend on: active ones from this pass, ended
+   * ones from a cache (an ended job never changes) filled from the store.
+   */
+  async #dependencyStates(
+    jobs: readonly JobRecord[],
+    byId: ReadonlyMap<number, JobRecord>,
+  ): Promise<(id: number) => DependencyState | undefined> {
+    const missing = new Set<number>();
+    for (const j of jobs) {
+      if (j.state !== "waiting" && j.state !== "hold") continue;
+      for (const d of j.dependencies) {
+        const id = Number(d.slice(d.indexOf(":") + 1));
+        if (!byId.has(id) && !this.#ended.has(id)) missing.add(id);
+      }
+    }
+    const others = new Map<number, DependencyState>();
+    const ids = [...missing];
+    if (this.#ended.size + ids.length > 200_000) this.#ended.clear();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const { items } = await this.#deps.store.listJobs({ ids: chunk, offset: 0, limit: chunk.length });
+      for (const j of items) {
+        const st = { state: j.state, exitCode: j.exitCode };
+        if (j.state === "terminated" || j.state === "error") this.#ended.set(j.id, st);
+        else others.set(j.id, st);
+      }
+    }
+    return (id) => byId.get(id) ?? this.#ended.get(id) ?? others.get(id);
   }
 
   #request(j: JobRecord): ResourceRequest {

@@ -9,6 +9,7 @@ import { BUILTIN_PROPERTIES, whyUnsatisfiable } from "../domain/resource-shape.t
 import type { SubmitJobRequest } from "../protocol/job-types.ts";
 import type { Actor, ServiceDeps } from "./context.ts";
 import { plannedRequest, requestOf } from "./plan-input.ts";
+import { checkDependencies, parseArray, parseReservation } from "./submit-extras.ts";
 
 /** A submission as it arrives: every field optional, checked here (the wire type names them). */
 export type SubmitJobInput = Partial<SubmitJobRequest>;
@@ -32,11 +33,27 @@ export function knownProperties(nodes: readonly NodeInfo[]): ReadonlySet<string>
 const invalid = (field: string, why: string): GridqError =>
   new GridqError("GRIDQ_VALIDATION", `${field}: ${why}`, { field });
 
-export async function submitJob(deps: ServiceDeps, actor: Actor, site: string, input: SubmitJobInput) {
+/** Submit a job; an array (`array: N`) gives its first job (see `submitJobs`). */
+export async function submitJob(
+  deps: ServiceDeps,
+  actor: Actor,
+  site: string,
+  input: SubmitJobInput,
+): Promise<JobRecord> {
+  return (await submitJobs(deps, actor, site, input))[0]!;
+}
+
+/** Submit a job, or the N jobs of an array (`array: N`), in index order. */
+export async function submitJobs(
+  deps: ServiceDeps,
+  actor: Actor,
+  site: string,
+  input: SubmitJobInput,
+): Promise<JobRecord[]> {
   const command = input.command?.trim() ?? "";
-  if (input.reservation !== undefined) {
-    throw invalid("reservation", "advance reservations are not supported yet");
-  }
+  const reservationAt = parseReservation(input.reservation, deps.clock.now());
+  const arraySize = parseArray(input.array);
+  const dependencies = await checkDependencies(deps, site, input.dependencies);
   if (command === "") throw invalid("command", "you must give a command to execute on launch");
   if (command.includes("\0")) throw invalid("command", "must not contain a NUL character");
   const nodes = deps.nodes.nodes(site);
@@ -77,7 +94,7 @@ export async function submitJob(deps: ServiceDeps, actor: Actor, site: string, i
       `resources '${request.text}'${filter} can never be satisfied on site '${site}' (${nodes.length} node(s), ${total} core(s)): ${why}`,
     );
   }
-  const count = 1;
+  const count = arraySize ?? 1;
   const grantedWalltime = walltime ?? deps.config.jobs.defaultWalltime;
   if (queue.maxWalltime > 0 && grantedWalltime > queue.maxWalltime) {
     throw new GridqError(
@@ -136,8 +153,21 @@ export async function submitJob(deps: ServiceDeps, actor: Actor, site: string, i
     env,
     submittedAt: deps.clock.now(),
     hold: input.hold === true,
+    dependencies,
+    reservationAt,
+    arrayOf: null,
+    arrayIndex: arraySize === null ? null : 0,
   };
-  return deps.store.insertJob(job, { at: job.submittedAt, description: `submitted by ${actor.name}` });
+  const event = { at: job.submittedAt, description: `submitted by ${actor.name}` };
+  const first = await deps.store.insertJob(job, event);
+  if (arraySize === null || arraySize === 1) return [first];
+  // The other jobs of the array share one group commit; their array id is the first job's id.
+  const rest = await Promise.all(
+    Array.from({ length: arraySize - 1 }, (_, i) =>
+      deps.store.insertJob({ ...job, arrayOf: first.id, arrayIndex: i + 1 }, event),
+    ),
+  );
+  return [first, ...rest];
 }
 
 /** Absolute paths of a job's output files. */

@@ -93,6 +93,10 @@ export abstract class KyselyStore implements Store {
             submitted_at: job.submittedAt,
             assigned_nodes: "[]",
             cancel_requested: 0,
+            dependencies: JSON.stringify(job.dependencies),
+            reservation_at: job.reservationAt,
+            array_id: job.arrayOf,
+            array_index: job.arrayIndex,
           })),
         )
         .returningAll()

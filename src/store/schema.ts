@@ -31,6 +31,10 @@ export interface JobsTable {
   assigned_nodes: string; // JSON array of {node, cores}
   cancel_requested: number;
   pending_reason: string | null;
+  dependencies: string; // JSON array
+  reservation_at: number | null;
+  array_id: number | null;
+  array_index: number | null;
 }
 
 export interface JobEventsTable {
@@ -88,6 +92,17 @@ export function jobFromRow(r: Selectable<JobsTable>): JobRecord {
     assignedNodes: JSON.parse(r.assigned_nodes),
     cancelRequested: Boolean(r.cancel_requested),
     pendingReason: r.pending_reason ?? null,
+    dependencies: JSON.parse(r.dependencies ?? "[]"),
+    reservationAt:
+      r.reservation_at === null || r.reservation_at === undefined ? null : Number(r.reservation_at),
+    // The first job of an array stores no array id: the array's id is its own.
+    arrayId:
+      r.array_id !== null && r.array_id !== undefined
+        ? Number(r.array_id)
+        : r.array_index !== null && r.array_index !== undefined
+          ? Number(r.id)
+          : null,
+    arrayIndex: r.array_index === null || r.array_index === undefined ? null : Number(r.array_index),
   };
 }
 

@@ -2,7 +2,8 @@
 // and pending reasons, hold/resume, property checks, besteffort preemption, the status API.
 
 import assert from "node:assert/strict";
-import { chmodSync } from "node:fs";
+import { chmodSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { resolveConfig } from "../../src/config/config.ts";
 import { type Assembled, assemble } from "../../src/server/main.ts";
@@ -11,10 +12,11 @@ import { eventually, tempDir } from "../helpers/gridq-process.ts";
 
 let a: Assembled;
 let token: string;
+let work: string;
 
 before(async () => {
   const home = tempDir();
-  const work = tempDir();
+  work = tempDir();
   chmodSync(work, 0o777);
   const config = resolveConfig({
     env: {},
@@ -179,4 +181,74 @@ test("queues from the configuration: max walltime and max active jobs per user",
   await stateIs(third.json().uid, "terminated");
   const unknown = await submit({ command: "true", queue: "nope" });
   assert.match(unknown.json().message, /known: admin, production, default, besteffort, short/);
+});
+
+test("an array gives N jobs, each with its index and the array id in the environment", async () => {
+  const r = await submit({ command: 'echo "$GRIDQ_ARRAY_INDEX $OAR_ARRAY_INDEX $GRIDQ_ARRAY_ID"', array: 3 });
+  assert.equal(r.statusCode, 201, r.body);
+  const first = r.json();
+  assert.deepEqual([first.array_id, first.array_index], [first.uid, 0]);
+  const list = (await a.app.inject({ url: "/3.0/sites/local/jobs?limit=3", headers: headers() })).json()
+    .items as { uid: number; array_id: number; array_index: number }[];
+  assert.deepEqual(
+    list.map((j) => [j.uid, j.array_id, j.array_index]),
+    [2, 1, 0].map((i) => [first.uid + i, first.uid, i]),
+  );
+  for (const j of list) {
+    await stateIs(j.uid, "terminated");
+    const out = readFileSync(join(work, `OAR.${j.uid}.stdout`), "utf8");
+    assert.equal(out, `${j.array_index} ${j.array_index} ${first.uid}\n`);
+  }
+  const bad = await submit({ command: "true", array: 0 });
+  assert.equal(bad.statusCode, 400);
+});
+
+test("dependencies: afterok waits, then runs or ends in error when the job failed; afterany runs", async () => {
+  const ok = (await submit({ command: "sleep 1" })).json();
+  const fails = (await submit({ command: "sleep 1; exit 3" })).json();
+  const afterOk = (await submit({ command: "true", dependencies: [`afterok:${ok.uid}`] })).json();
+  const afterFail = (await submit({ command: "true", dependencies: [`afterok:${fails.uid}`] })).json();
+  const afterAny = (await submit({ command: "true", dependencies: [`afterany:${fails.uid}`] })).json();
+  const waiting = await eventually(async () => {
+    const j = await job(afterOk.uid);
+    return (j.pending_reason === "dependency" || j.state !== "waiting") && j;
+  });
+  if (waiting.state === "waiting") assert.equal(waiting.pending_reason, "dependency");
+  await stateIs(afterOk.uid, "terminated");
+  const failed = await stateIs(afterFail.uid, "error");
+  assert.match(
+    failed.message,
+    new RegExp(
+      `afterok:${fails.uid} cannot be satisfied: job ${fails.uid} ended in terminated with exit code 3`,
+    ),
+  );
+  await stateIs(afterAny.uid, "terminated");
+  const started = await job(afterOk.uid);
+  const okDone = await job(ok.uid);
+  assert.ok(started.started_at >= okDone.stopped_at, "afterok started after its dependency ended");
+  const bad = await submit({ command: "true", dependencies: ["before:1"] });
+  assert.equal(bad.statusCode, 400);
+  const unknown = await submit({ command: "true", dependencies: ["afterok:999999"] });
+  assert.match(unknown.json().message, /no job 999999/);
+});
+
+test("a reservation starts at its time, not before", async () => {
+  const at = new Date(Date.now() + 3000);
+  const p = (n: number) => String(n).padStart(2, "0");
+  const text = `${at.getFullYear()}-${p(at.getMonth() + 1)}-${p(at.getDate())} ${p(at.getHours())}:${p(at.getMinutes())}:${p(at.getSeconds())}`;
+  const r = (await submit({ command: "true", reservation: text })).json();
+  const planned = await eventually(async () => {
+    const j = await job(r.uid);
+    return j.pending_reason === "reservation" && j;
+  });
+  assert.equal(planned.scheduled_at, Math.floor(at.getTime() / 1000));
+  const done = await eventually(async () => {
+    const j = await job(r.uid);
+    return j.state === "terminated" && j;
+  }, 40_000);
+  assert.ok(done.started_at >= Math.floor(at.getTime() / 1000), `started ${done.started_at}`);
+  const past = await submit({ command: "true", reservation: "2001-01-01 00:00:00" });
+  assert.match(past.json().message, /in the past/);
+  const bad = await submit({ command: "true", reservation: "tomorrow" });
+  assert.equal(bad.statusCode, 400);
 });

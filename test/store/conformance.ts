@@ -34,16 +34,21 @@ export function newJob(over: Partial<NewJob> = {}): NewJob {
     env: {},
     submittedAt: T0,
     hold: false,
+    dependencies: [],
+    reservationAt: null,
+    arrayOf: null,
+    arrayIndex: null,
     ...over,
   };
 }
 
 /** The record insertJob must return for `j` with id `id`. */
 function expectedRecord(id: number, j: NewJob): JobRecord {
-  const { hold, ...rest } = j;
+  const { hold, arrayOf, ...rest } = j;
   return {
     id,
     ...rest,
+    arrayId: arrayOf ?? (j.arrayIndex !== null ? id : null),
     state: hold ? "hold" : "waiting",
     scheduledAt: null,
     startedAt: null,
@@ -121,6 +126,20 @@ export function runStoreConformance(name: string, open: () => Promise<OpenedStor
     assert.deepEqual(await s.getJob(r1.id), expectedRecord(r1.id, a));
     assert.deepEqual(await s.getJob(r3.id), r3);
     assert.equal(await s.getJob(r3.id + 1000), undefined);
+  });
+
+  it("insertJob keeps dependencies, reservation and array fields; an array's id is its first job's", async (s) => {
+    const first = await s.insertJob(
+      newJob({ arrayIndex: 0, dependencies: ["afterok:3", "after:4"], reservationAt: T0 + 3600 }),
+      submit(),
+    );
+    const second = await s.insertJob(newJob({ arrayIndex: 1, arrayOf: first.id }), submit());
+    assert.deepEqual([first.arrayId, first.arrayIndex], [first.id, 0]);
+    assert.deepEqual([second.arrayId, second.arrayIndex], [first.id, 1]);
+    const back = await s.getJob(first.id);
+    assert.deepEqual(back?.dependencies, ["afterok:3", "after:4"]);
+    assert.equal(back?.reservationAt, T0 + 3600);
+    assert.equal((await s.getJob(second.id))?.arrayId, first.id);
   });
 
   it("insertJob writes the SUBMIT event with the job; hold gives state hold", async (s) => {

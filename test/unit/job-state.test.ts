@@ -38,6 +38,11 @@ const EVENTS: Record<JobEventType, JobEvent> = {
   },
   cancel: { type: "cancel", at: AT, by: "bob" },
   preempt: { type: "preempt", at: AT, reason: "besteffort job preempted by job 7" },
+  "dependency-failed": {
+    type: "dependency-failed",
+    at: AT,
+    reason: "dependency afterok:3 cannot be satisfied",
+  },
   "node-lost": { type: "node-lost", at: AT, node: "n2" },
 };
 
@@ -52,6 +57,7 @@ const ALLOWED: Record<JobEventType, JobState[]> = {
   "walltime-exceeded": ["launching", "running"],
   cancel: ["waiting", "hold", "launching", "running"],
   preempt: ["launching", "running"],
+  "dependency-failed": ["waiting", "hold"],
   "node-lost": ["launching", "running"],
 };
 
@@ -120,6 +126,11 @@ const EXPECTED: Record<JobEventType, (state: JobState) => Transition> = {
     patch: { state: "error", stoppedAt: AT, exitCode: null, message: "besteffort job preempted by job 7" },
     effects: [{ type: "kill", leaseId: LEASE, reason: "besteffort job preempted by job 7" }, ...released],
     description: "besteffort job preempted by job 7",
+  }),
+  "dependency-failed": () => ({
+    patch: { state: "error", stoppedAt: AT, message: "dependency afterok:3 cannot be satisfied" },
+    effects: [],
+    description: "dependency afterok:3 cannot be satisfied",
   }),
   "node-lost": () => ({
     patch: { state: "error", stoppedAt: AT, exitCode: null, message: "node n2 lost" },

@@ -11,7 +11,7 @@ import {
 import { cancelJob } from "../../services/cancel-job.ts";
 import { holdOrResumeJob } from "../../services/hold-job.ts";
 import { checkSite, getJob, jobEvents, type ListJobsQuery, listJobs } from "../../services/query-jobs.ts";
-import { outputPaths, type SubmitJobInput, submitJob } from "../../services/submit-job.ts";
+import { outputPaths, type SubmitJobInput, submitJobs } from "../../services/submit-job.ts";
 import type { AppServices } from "../app-services.ts";
 import { COLLECTION_TYPE, ITEM_TYPE, jobView } from "../job-view.ts";
 import { actorOf } from "../plugins/auth.ts";
@@ -49,8 +49,10 @@ export async function jobRoutes(app: FastifyInstance, opts: { services: AppServi
     async (req, reply) => {
       const site = req.params.site;
       checkSite(deps, site);
-      const job = await submitJob(deps, actorOf(req), site, req.body ?? {});
+      const [job, ...rest] = await submitJobs(deps, actorOf(req), site, req.body ?? {});
+      if (!job) throw new Error("no job submitted");
       services.scheduler.submitted(job);
+      for (const j of rest) services.scheduler.submitted(j);
       const events = (await jobEvents(deps, [job.id])).get(job.id) ?? [];
       return reply
         .code(201)

@@ -27,6 +27,13 @@ const MIGRATIONS: string[][] = [
   ],
   // 2: the planner's pending reason of a waiting job (its prediction goes in scheduled_at).
   [`ALTER TABLE jobs ADD COLUMN pending_reason TEXT`],
+  // 3: dependencies, advance reservations and job arrays.
+  [
+    `ALTER TABLE jobs ADD COLUMN dependencies TEXT NOT NULL DEFAULT '[]'`,
+    `ALTER TABLE jobs ADD COLUMN reservation_at REAL`,
+    `ALTER TABLE jobs ADD COLUMN array_id INTEGER`,
+    `ALTER TABLE jobs ADD COLUMN array_index INTEGER`,
+  ],
 ];
 
 export class SqliteStore extends KyselyStore {
