@@ -1,16 +1,19 @@
 // bench/latency: on an idle node, time from sending a submission to the job's process running,
 // p50 and p99. The job writes one byte into a FIFO the benchmark is reading: the clock stops
 // when that byte arrives, so /bin/sh's own start-up is included (a conservative figure).
-// Usage: node bench/latency.ts [samples=200]
+// With `waiting` > 0, that many other jobs wait first (see fillWaiting): the event-driven start
+// must not depend on the size of the queue.
+// Usage: node bench/latency.ts [samples=200] [waiting=0]
 
 import { spawnSync } from "node:child_process";
 import { chmodSync, createReadStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pool } from "undici";
-import { machine, percentile, startServer } from "./lib.ts";
+import { fillWaiting, machine, percentile, startServer } from "./lib.ts";
 
 const samples = Number(process.argv[2] ?? 200);
+const waiting = Number(process.argv[3] ?? 0);
 const dir = mkdtempSync(join(tmpdir(), "gridq-latency-"));
 chmodSync(dir, 0o755);
 const fifo = join(dir, "started");
@@ -18,8 +21,14 @@ spawnSync("mkfifo", ["-m", "0666", fifo]);
 const server = await startServer("site:\n  cores: 2\n");
 const pool = new Pool(server.url, { connections: 1 });
 const headers = { authorization: `Bearer ${server.token}`, "content-type": "application/json" };
+if (waiting > 0) {
+  const t = performance.now();
+  await fillWaiting(server, waiting, dir);
+  console.log(`${waiting} jobs waiting (filled in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
+}
 const body = JSON.stringify({
   command: `printf x > ${fifo}`,
+  ...(waiting > 0 ? { resources: "core=1", walltime: 60 } : {}),
   directory: dir,
   stdout: "/dev/null",
   stderr: "/dev/null",
@@ -54,5 +63,5 @@ const p99 = percentile(times, 99);
 console.log(`samples: ${times.length}, min ${times[0]!.toFixed(2)} ms, max ${times.at(-1)!.toFixed(2)} ms`);
 console.log(`machine: ${machine()}`);
 console.log(
-  `latency: submit -> process started p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms (target p50 < 10 ms)`,
+  `latency: submit -> process started p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms with ${waiting} jobs waiting (target p50 < 10 ms)`,
 );

@@ -59,3 +59,36 @@ export function machine(): string {
   const c = cpus();
   return `${c.length} x ${c[0]?.model ?? "cpu"}, node ${process.version}`;
 }
+
+/**
+ * Fill a server with `n` waiting jobs that cannot start now: one `sleep` holds one of the
+ * node's two cores for an hour and each job asks for both (`core=2`). A 1-core job with a
+ * short walltime then starts at once in the hole left before them (nobody is delayed).
+ */
+export async function fillWaiting(server: BenchServer, n: number, directory: string): Promise<void> {
+  const { Pool } = await import("undici");
+  const pool = new Pool(server.url, { connections: 8 });
+  const headers = { authorization: `Bearer ${server.token}`, "content-type": "application/json" };
+  const post = async (job: object) => {
+    const r = await pool.request({
+      method: "POST",
+      path: "/3.0/sites/local/jobs",
+      headers,
+      body: JSON.stringify(job),
+    });
+    await r.body.dump();
+    if (r.statusCode !== 201) throw new Error(`submission refused: ${r.statusCode}`);
+  };
+  const common = { directory, stdout: "/dev/null", stderr: "/dev/null" };
+  await post({ ...common, command: "sleep 7200", resources: "core=1", walltime: 7200 });
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < n) {
+        next++;
+        await post({ ...common, command: "true", resources: "core=2", walltime: 3600 });
+      }
+    }),
+  );
+  await pool.close();
+}
