@@ -99,12 +99,21 @@ export class NodeTimeline {
 
   /** Take `cores` over [start, end); the caller has checked they are free. */
   allocate(start: number, end: number, cores: number): void {
-    if (end <= start || cores <= 0) return;
+    if (cores > 0) this.shift(start, end, -cores);
+  }
+
+  /** Give back `cores` over [start, end) (a job taken earlier ended sooner). */
+  release(start: number, end: number, cores: number): void {
+    if (cores > 0) this.shift(start, end, cores);
+  }
+
+  private shift(start: number, end: number, delta: number): void {
+    if (end <= start) return;
     const from = Math.max(start, this.times[0]!);
     if (end <= from) return;
     const a = this.split(from);
     const b = this.split(end);
-    for (let i = a; i < b; i++) this.free[i] = this.free[i]! - cores;
+    for (let i = a; i < b; i++) this.free[i] = this.free[i]! + delta;
     // Why merge equal neighbours: a filled Gantt is long runs of the same free count (often 0);
     // one segment per run keeps every scan short. Only the two edges can have become equal.
     if (b < this.times.length && this.free[b] === this.free[b - 1]) this.remove(b);

@@ -176,6 +176,10 @@ export interface PlanSession {
    * leave it to the next full pass.
    */
   startNow(job: WaitingJob): JobStart | null;
+  /** Hold the cores of a job started outside this plan, from now to its end (forced: no check). */
+  add(job: RunningJob): void;
+  /** A job this session holds cores for has ended: they are free again from now. */
+  release(jobId: number): void;
 }
 
 /** `plan`, keeping the Gantt for `startNow`. */
@@ -196,6 +200,23 @@ export function planSession(input: PlanInput): PlanSession {
     }
     if (end > pass.horizon) pass.horizon = end;
   }
+  // What the session holds for each running or started job: to give it back when it ends early.
+  const held = new Map<number, { end: number; besteffort: boolean; cores: [number, number][] }>();
+  const hold = (
+    id: number,
+    end: number,
+    besteffort: boolean,
+    nodes: readonly { uid: string; cores: number }[],
+  ) => {
+    const cores: [number, number][] = [];
+    for (const n of nodes) {
+      const i = pass.index.get(n.uid);
+      if (i !== undefined) cores.push([i, n.cores]);
+    }
+    held.set(id, { end, besteffort, cores });
+  };
+  for (const r of input.running)
+    hold(r.id, Math.max(r.startedAt + r.walltime, now + 1), r.besteffort, r.nodes);
   const base = pass.tls.map((t) => t.clone());
   // Besteffort cores in use now, per node: normal jobs avoid them when they can.
   const beNow = new Int32Array(pass.nodes.length);
@@ -215,6 +236,7 @@ export function planSession(input: PlanInput): PlanSession {
     pass.allocate(start, pass.wt(job), takes);
     const nodes = pass.named(takes);
     if (start === now) {
+      hold(job.id, now + pass.wt(job), false, nodes);
       starts.push({ id: job.id, nodes });
       for (const g of takes) for (const t of g) startedOn.set(t.node, job.id);
       result.set(job.id, { id: job.id, scheduledAt: now, reason: null, nodes });
@@ -342,6 +364,7 @@ export function planSession(input: PlanInput): PlanSession {
           idle -= t.cores;
         }
       }
+      hold(job.id, now + 1, true, nodes);
       starts.push({ id: job.id, nodes });
       result.set(job.id, { id: job.id, scheduledAt: now, reason: null, nodes });
     }
@@ -358,9 +381,29 @@ export function planSession(input: PlanInput): PlanSession {
     if (!takes) return null;
     if (job.besteffort) for (const g of takes) for (const t of g) beUsed[t.node] = beUsed[t.node]! + t.cores;
     else pass.allocate(now, w, takes);
-    return { id: job.id, nodes: pass.named(takes) };
+    const nodes = pass.named(takes);
+    hold(job.id, now + w, job.besteffort === true, nodes);
+    return { id: job.id, nodes };
   };
-  return { plan: { starts, jobs: ordered.map((j) => result.get(j.id)!), preempt }, startNow };
+  const add = (job: RunningJob): void => {
+    release(job.id);
+    const end = Math.max(job.startedAt + job.walltime, now + 1);
+    hold(job.id, end, job.besteffort, job.nodes);
+    for (const [i, c] of held.get(job.id)!.cores) {
+      if (job.besteffort) beUsed[i] = beUsed[i]! + c;
+      else pass.tls[i]!.allocate(now, end, c);
+    }
+  };
+  const release = (jobId: number): void => {
+    const h = held.get(jobId);
+    if (!h) return;
+    held.delete(jobId);
+    for (const [i, c] of h.cores) {
+      if (h.besteffort) beUsed[i] = Math.max(0, beUsed[i]! - c);
+      else pass.tls[i]!.release(now, h.end, c);
+    }
+  };
+  return { plan: { starts, jobs: ordered.map((j) => result.get(j.id)!), preempt }, startNow, add, release };
 }
 
 /** The lines of a job's node file (`GRIDQ_NODEFILE`, like `OAR_NODEFILE`): each node once per core, head first. */

@@ -341,7 +341,7 @@ export class AgentHub implements Dispatcher {
         jobs.set(job.id, { ...job, ...t.patch } as JobRecord);
         if (r.type !== "started") sites.add(job.site);
       }
-      await this.#deps.store.updateJobs(updates);
+      const results = await this.#deps.store.updateJobs(updates);
       // Only now, with the result durable (or known stale), may the agent forget it.
       for (const { report, channel } of batch) {
         if (report.type === "started") continue;
@@ -351,6 +351,11 @@ export class AgentHub implements Dispatcher {
           this.#agents.get(a.node)?.channel.send({ type: "exec-kill", jobId: report.jobId });
         }
       }
+      // Their cores are free now: submissions may take them before the pass has run.
+      results.forEach((job, i) => {
+        const state = updates[i]!.patch.state;
+        if (job && (state === "terminated" || state === "error")) this.#scheduler.ended(job.site, [job.id]);
+      });
       for (const s of sites) this.#scheduler.poke(s, { now: true });
     } catch (e) {
       // Not acknowledged: the agent sends these results again on its next connection.

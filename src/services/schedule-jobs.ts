@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { JobRecord } from "../domain/job.ts";
 import { eventName, transition } from "../domain/job-state.ts";
 import { type PlanSession, planSession } from "../domain/planner.ts";
-import type { JobStart, NodeCores, RunningJob, WaitingJob } from "../domain/planner-types.ts";
+import type { JobStart, NodeCores, Plan, RunningJob, WaitingJob } from "../domain/planner-types.ts";
 import type { ResourceRequest } from "../domain/resource-request.ts";
 import type { JobPrediction, JobUpdate } from "../store/contract.ts";
 import type { ServiceDeps } from "./context.ts";
@@ -38,6 +38,8 @@ export class Scheduler {
   /** Fast-path starts not yet recorded: a pass waits for them before reading the store. */
   readonly #inflight = new Set<Promise<void>>();
   #passing = false;
+  /** Fast-path starts made while a pass was planning (from the previous plan). */
+  #fastDuringPass: { job: JobRecord; start: JobStart }[] = [];
   #closed = false;
   /** Per site, a pass due when the next reservation starts. */
   readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
@@ -83,10 +85,10 @@ export class Scheduler {
   submitted(job: JobRecord): void {
     const session = this.#sessions.get(job.site);
     const d = this.#dispatcher;
-    // During a pass the plan is being replaced: a start now could collide with the new one.
-    // Dependencies need the states of other jobs: a pass decides.
+    // Dependencies need the states of other jobs: a pass decides. A start made while a pass
+    // plans is remembered: the pass drops its own starts on the same nodes (see #pass).
     const simple = job.dependencies.length === 0;
-    if (job.state !== "waiting" || !simple || !session || !d || this.#passing || this.#dirty.has(job.site)) {
+    if (job.state !== "waiting" || !simple || !session || !d) {
       if (job.state === "waiting") this.poke(job.site);
       return;
     }
@@ -101,6 +103,7 @@ export class Scheduler {
       this.poke(job.site);
       return;
     }
+    if (this.#passing) this.#fastDuringPass.push({ job, start });
     const p = this.#startJobs([job], [start], job.site).catch((e: unknown) => {
       this.#deps.log.error({ err: e, job: job.id }, "starting a job failed");
       this.poke(job.site);
@@ -123,6 +126,41 @@ export class Scheduler {
     }, ms);
     timer.unref();
     this.#timers.set(site, { at, timer });
+  }
+
+  /**
+   * The plan without its starts (and the preemptions for them) on nodes where a submission
+   * started a job while this pass planned from older data: those could over-commit the node.
+   * Such starts wait for the next pass, poked here. The session takes the submissions' jobs.
+   */
+  #withoutConflicts(
+    session: PlanSession,
+    site: string,
+    now: number,
+    queues: ReturnType<typeof queuesOf>,
+  ): Plan {
+    const fast = this.#fastDuringPass.filter((f) => f.job.site === site);
+    this.#fastDuringPass = [];
+    const { plan } = session;
+    if (fast.length === 0) return plan;
+    const busy = new Set(fast.flatMap((f) => f.start.nodes.map((n) => n.uid)));
+    const already = new Set(fast.map((f) => f.job.id));
+    const starts = plan.starts.filter((s) => !already.has(s.id) && !s.nodes.some((n) => busy.has(n.uid)));
+    for (const s of plan.starts) if (!starts.includes(s) && !already.has(s.id)) session.release(s.id);
+    for (const f of fast) {
+      const assignedNodes = f.start.nodes.map((n) => ({ node: n.uid, cores: n.cores }));
+      session.add(runningJob({ ...f.job, state: "launching", assignedNodes }, now, queues));
+    }
+    if (starts.length === plan.starts.length) return plan;
+    const kept = new Set(starts.map((s) => s.id));
+    this.poke(site);
+    return { ...plan, starts, preempt: plan.preempt.filter((p) => kept.has(p.byJob)) };
+  }
+
+  /** Jobs have ended: the last plan gives their cores back at once (submissions may use them). */
+  ended(site: string, ids: readonly number[]): void {
+    const session = this.#sessions.get(site);
+    if (session) for (const id of ids) session.release(id);
   }
 
   /** No more timed passes (shutdown). */
@@ -175,9 +213,11 @@ export class Scheduler {
     try {
       // A fast-path start being written must be in the store before the pass reads it.
       while (this.#inflight.size > 0) await Promise.all(this.#inflight);
+      this.#fastDuringPass = [];
       await this.#pass(site, d);
     } finally {
       this.#passing = false;
+      this.#fastDuringPass = [];
     }
   }
 
@@ -217,7 +257,9 @@ export class Scheduler {
       for (const id of this.#requests.keys()) if (!byId.has(id)) this.#requests.delete(id);
     }
     const session = planSession({ now, nodes, running, waiting });
-    const { plan } = session;
+    const plan = this.#withoutConflicts(session, site, now, queuesOf(this.#deps.config.queues));
+    // From here on submissions start from this plan (it holds everything started so far).
+    this.#sessions.set(site, session);
 
     // Preemptions first, in the same transaction as the starts that need their cores.
     const preempted: JobRecord[] = [];
@@ -253,7 +295,6 @@ export class Scheduler {
       for (const id of this.#written.keys()) if (!byId.has(id)) this.#written.delete(id);
     }
     await store.setPredictions(predictions);
-    this.#sessions.set(site, session);
     // A reservation starts at its time, not at the next periodic pass: wake up then.
     let next = Number.POSITIVE_INFINITY;
     for (const jp of plan.jobs)
@@ -297,8 +338,8 @@ export class Scheduler {
         return;
       }
       if (!job) {
-        // Canceled, held or moved by another server between read and write: its cores stay
-        // booked in the session until the next pass, which the poke brings.
+        // Canceled, held or started by a submission between read and write: not started here.
+        if (i >= before.length) this.#sessions.get(site)?.release(jobs[i - before.length]!.id);
         this.poke(site);
         return;
       }
