@@ -66,15 +66,17 @@ export class Scheduler {
     if (!this.#loop) {
       // Submissions wait one turn of the event loop so that a burst shares one pass; a caller
       // that just freed cores (`now`) starts the pass at once: an idle core is lost throughput.
-      // Submissions that did not start at once space passes out so that planning takes at most
-      // a fifth of the time: with 100k jobs waiting a pass costs about a second, and passes back
-      // to back would starve submissions (the fast path starts what fits meanwhile).
-      const wait = o.now ? 0 : this.#lastPassEnd + 4 * this.#lastPassMs - performance.now();
-      this.#loop = o.now
-        ? Promise.resolve().then(() => this.#drain())
-        : new Promise<void>((resolve) => (wait > 1 ? setTimeout(resolve, wait) : setImmediate(resolve))).then(
-            () => this.#drain(),
-          );
+      // But passes are spaced so that planning takes at most a fifth of the time: with 10k jobs
+      // waiting a pass holds the event loop ~0.1 s, with 100k about a second, and passes back
+      // to back would delay every submission behind them. Meanwhile submissions and freed
+      // cores go through the fast path (`submitted`, `ended`), which needs no pass.
+      const wait = this.#lastPassEnd + 4 * this.#lastPassMs - performance.now();
+      this.#loop =
+        wait > 1
+          ? new Promise<void>((resolve) => setTimeout(resolve, wait)).then(() => this.#drain())
+          : o.now
+            ? Promise.resolve().then(() => this.#drain())
+            : new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#drain());
     }
   }
 
