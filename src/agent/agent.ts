@@ -74,6 +74,8 @@ export class Agent {
           return this.runner.run(msg.lease);
         case "kill":
           return this.runner.kill(msg.leaseId);
+        case "walltime":
+          return this.runner.setWalltime(msg.leaseId, msg.walltime);
         case "ack":
           return this.runner.ack(msg.leaseId);
         case "read":

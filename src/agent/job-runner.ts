@@ -37,6 +37,8 @@ interface Running {
   /** Set when this agent process spawned the job (it then gets the exit event). */
   child: ChildProcess | null;
   walltimeTimer: NodeJS.Timeout | null;
+  /** Unix seconds the process started (its walltime counts from there); null before. */
+  startedAt: number | null;
   killTimer: NodeJS.Timeout | null;
   pollTimer: NodeJS.Timeout | null;
   walltimeExceeded: boolean;
@@ -140,6 +142,7 @@ export class JobRunner {
       pid: null,
       child: null,
       walltimeTimer: null,
+      startedAt: null,
       killTimer: null,
       pollTimer: null,
       walltimeExceeded: false,
@@ -244,7 +247,19 @@ export class JobRunner {
     });
   }
 
+  /** The server granted more walltime to a lease: its timer is armed again for the new end. */
+  setWalltime(leaseId: string, walltime: number): void {
+    const r = this.#jobs.get(leaseId);
+    if (!r || r.result || !Number.isInteger(walltime) || walltime <= 0) return;
+    r.lease = { ...r.lease, walltime };
+    if (r.walltimeTimer && r.startedAt !== null) {
+      clearTimeout(r.walltimeTimer);
+      this.#armWalltime(r, r.startedAt);
+    }
+  }
+
   #armWalltime(r: Running, startedAt: number): void {
+    r.startedAt = startedAt;
     const deadline = (startedAt + r.lease.walltime) * 1000;
     // setTimeout holds at most 2^31-1 ms (24.8 days): re-arm until the real deadline.
     const arm = () => {

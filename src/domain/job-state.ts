@@ -30,6 +30,7 @@ export type JobEvent =
   | { type: "cancel"; at: number; by: string }
   | { type: "preempt"; at: number; reason: string }
   | { type: "dependency-failed"; at: number; reason: string }
+  | { type: "walltime-change"; at: number; walltime: number; by: string }
   | { type: "node-lost"; at: number; node: string };
 
 export type JobEventType = JobEvent["type"];
@@ -47,6 +48,8 @@ export interface JobPatch {
   leaseId?: string | null;
   assignedNodes?: NodeAllocation[];
   scheduledAt?: number;
+  /** Seconds (a granted walltime change). */
+  walltime?: number;
   startedAt?: number;
   stoppedAt?: number;
   exitCode?: number | null;
@@ -168,6 +171,13 @@ export function transition(s: JobStatus, e: JobEvent): Transition {
         patch: { state: "error", stoppedAt: e.at, message: e.reason },
         effects: [],
         description: e.reason,
+      };
+    case "walltime-change":
+      if (s.state === "terminated" || s.state === "error") throw conflict(s, e);
+      return {
+        patch: { state: s.state, walltime: e.walltime },
+        effects: [],
+        description: `walltime set to ${e.walltime} s by ${e.by}`,
       };
     case "node-lost":
       if (s.state !== "launching" && s.state !== "running") throw conflict(s, e);

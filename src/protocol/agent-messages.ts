@@ -51,6 +51,8 @@ export type ServerToAgent =
   | { type: "reject"; reason: string }
   | { type: "run"; lease: Lease }
   | { type: "kill"; leaseId: string; jobId: number; reason: string }
+  /** The job's walltime (seconds from its start) changed: the agent re-arms its timer. */
+  | { type: "walltime"; leaseId: string; jobId: number; walltime: number }
   /** The final report of this lease is recorded: the agent may forget it. */
   | { type: "ack"; leaseId: string }
   /** Send the bytes of a file on the node from `offset`; with `follow`, until the job ends. */

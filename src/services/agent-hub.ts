@@ -294,6 +294,15 @@ export class AgentHub implements Dispatcher {
     }
   }
 
+  /** Tell a running job's agent its new walltime. */
+  setWalltime(job: JobRecord): void {
+    const head = job.assignedNodes[0]?.node;
+    const agent = head ? this.#agents.get(head) : undefined;
+    if (!agent || !job.leaseId) return;
+    const msg = { type: "walltime", leaseId: job.leaseId, jobId: job.id, walltime: job.walltime } as const;
+    this.#sendInOrder(agent.channel, Promise.resolve(msg));
+  }
+
   /** A file on a node, through its agent; null when the file does not exist. */
   async readOnNode(
     node: string,

@@ -6,8 +6,16 @@ import { randomUUID } from "node:crypto";
 import type { JobRecord } from "../domain/job.ts";
 import { eventName, transition } from "../domain/job-state.ts";
 import { type PlanSession, planSession } from "../domain/planner.ts";
-import type { JobStart, NodeCores, Plan, RunningJob, WaitingJob } from "../domain/planner-types.ts";
+import type {
+  JobStart,
+  NodeCores,
+  Plan,
+  PlanInput,
+  RunningJob,
+  WaitingJob,
+} from "../domain/planner-types.ts";
 import type { ResourceRequest } from "../domain/resource-request.ts";
+import { walltimeGrant } from "../domain/walltime-grant.ts";
 import type { JobPrediction, JobUpdate } from "../store/contract.ts";
 import type { ServiceDeps } from "./context.ts";
 import { plannedRequest, queuesOf, runningJob, waitingJob } from "./plan-input.ts";
@@ -40,6 +48,8 @@ export class Scheduler {
   #passing = false;
   /** Fast-path starts made while a pass was planning (from the previous plan). */
   #fastDuringPass: { job: JobRecord; start: JobStart }[] = [];
+  /** The last pass's input per site (walltime grants are computed against it). */
+  readonly #inputs = new Map<string, PlanInput>();
   #closed = false;
   /** Per site, a pass due when the next reservation starts. */
   readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
@@ -159,6 +169,23 @@ export class Scheduler {
     return { ...plan, starts, preempt: plan.preempt.filter((p) => kept.has(p.byJob)) };
   }
 
+  /**
+   * Seconds that running job `id` may run longer without delaying any job of the last plan, at
+   * most `requested` (null: the job is not running on this site).
+   */
+  async grantable(site: string, id: number, requested: number): Promise<number | null> {
+    const planned = () => this.#inputs.get(site)?.running.some((r) => r.id === id) === true;
+    // Started through the fast path since the last pass: plan it first.
+    if (!planned()) {
+      this.poke(site, { now: true });
+      await this.idle();
+    }
+    const input = this.#inputs.get(site);
+    const session = this.#sessions.get(site);
+    if (!input || !session || !planned()) return null;
+    return walltimeGrant(input, session.plan, id, requested);
+  }
+
   /** Jobs have ended: the last plan gives their cores back at once (submissions may use them). */
   ended(site: string, ids: readonly number[]): void {
     const session = this.#sessions.get(site);
@@ -258,7 +285,9 @@ export class Scheduler {
     if (this.#requests.size > waiting.length * 2 + 1000) {
       for (const id of this.#requests.keys()) if (!byId.has(id)) this.#requests.delete(id);
     }
-    const session = planSession({ now, nodes, running, waiting });
+    const input = { now, nodes, running, waiting };
+    const session = planSession(input);
+    this.#inputs.set(site, input);
     const plan = this.#withoutConflicts(session, site, now, queuesOf(this.#deps.config.queues));
     // From here on submissions start from this plan (it holds everything started so far).
     this.#sessions.set(site, session);

@@ -112,6 +112,7 @@ export function patchToColumns(p: JobPatch): Partial<Omit<JobsTable, "id">> {
   if (p.leaseId !== undefined) c.lease_id = p.leaseId;
   if (p.assignedNodes !== undefined) c.assigned_nodes = JSON.stringify(p.assignedNodes);
   if (p.scheduledAt !== undefined) c.scheduled_at = p.scheduledAt;
+  if (p.walltime !== undefined) c.walltime = p.walltime;
   if (p.startedAt !== undefined) c.started_at = p.startedAt;
   if (p.stoppedAt !== undefined) c.stopped_at = p.stoppedAt;
   if (p.exitCode !== undefined) c.exit_code = p.exitCode;

@@ -252,3 +252,39 @@ test("a reservation starts at its time, not before", async () => {
   const bad = await submit({ command: "true", reservation: "tomorrow" });
   assert.equal(bad.statusCode, 400);
 });
+
+test("walltime change: granted to a running job when nobody waits for its cores, refused when a job would be delayed", async () => {
+  const post = (id: number, walltime: string) =>
+    a.app.inject({
+      method: "POST",
+      url: `/3.0/sites/local/jobs/${id}/walltime`,
+      headers: headers(),
+      payload: { walltime },
+    });
+  const j = (await submit({ command: "sleep 3", resources: "core=1", walltime: 2 })).json();
+  await stateIs(j.uid, "running");
+  await eventually(async () => {
+    const g = (
+      await a.app.inject({ url: `/3.0/sites/local/jobs/${j.uid}/walltime`, headers: headers() })
+    ).json();
+    return g.possible !== "UNLIMITED";
+  });
+  const r = await post(j.uid, "+0:0:10");
+  assert.equal(r.statusCode, 202, r.body);
+  assert.deepEqual([r.json().granted, r.json().walltime, r.json().status], ["+0:0:10", 12, "granted"]);
+  const done = await stateIs(j.uid, "terminated", "error");
+  assert.equal(done.state, "terminated", "the agent's walltime timer was re-armed");
+
+  const blocker = (await submit({ command: "sleep 30", resources: "core=2", walltime: 40 })).json();
+  await stateIs(blocker.uid, "running");
+  const next = (await submit({ command: "true", resources: "core=2", walltime: 60 })).json();
+  await eventually(async () => (await job(next.uid)).pending_reason === "resources");
+  const refused = await post(blocker.uid, "+1:00");
+  assert.equal(refused.json().status, "refused");
+  assert.equal(refused.json().walltime, 40);
+  const waitingChange = await post(next.uid, "2:00");
+  assert.deepEqual([waitingChange.json().walltime, waitingChange.json().granted], [7200, "+1:59:0"]);
+  assert.equal((await post(next.uid, "soon")).statusCode, 400);
+  await cancel(blocker.uid);
+  await stateIs(next.uid, "terminated");
+});

@@ -37,6 +37,7 @@ const EVENTS: Record<JobEventType, JobEvent> = {
     signal: "SIGTERM",
   },
   cancel: { type: "cancel", at: AT, by: "bob" },
+  "walltime-change": { type: "walltime-change", at: AT, walltime: 7200, by: "alice" },
   preempt: { type: "preempt", at: AT, reason: "besteffort job preempted by job 7" },
   "dependency-failed": {
     type: "dependency-failed",
@@ -58,6 +59,7 @@ const ALLOWED: Record<JobEventType, JobState[]> = {
   cancel: ["waiting", "hold", "launching", "running"],
   preempt: ["launching", "running"],
   "dependency-failed": ["waiting", "hold"],
+  "walltime-change": ["waiting", "hold", "launching", "running"],
   "node-lost": ["launching", "running"],
 };
 
@@ -131,6 +133,11 @@ const EXPECTED: Record<JobEventType, (state: JobState) => Transition> = {
     patch: { state: "error", stoppedAt: AT, message: "dependency afterok:3 cannot be satisfied" },
     effects: [],
     description: "dependency afterok:3 cannot be satisfied",
+  }),
+  "walltime-change": (state) => ({
+    patch: { state, walltime: 7200 },
+    effects: [],
+    description: "walltime set to 7200 s by alice",
   }),
   "node-lost": () => ({
     patch: { state: "error", stoppedAt: AT, exitCode: null, message: "node n2 lost" },

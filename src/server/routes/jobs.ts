@@ -9,6 +9,7 @@ import {
   submitJobBody,
 } from "../../protocol/job-schemas.ts";
 import { cancelJob } from "../../services/cancel-job.ts";
+import { changeWalltime, formatDelta } from "../../services/change-walltime.ts";
 import { holdOrResumeJob } from "../../services/hold-job.ts";
 import { checkSite, getJob, jobEvents, type ListJobsQuery, listJobs } from "../../services/query-jobs.ts";
 import { outputPaths, type SubmitJobInput, submitJobs } from "../../services/submit-job.ts";
@@ -157,6 +158,73 @@ export async function jobRoutes(app: FastifyInstance, opts: { services: AppServi
       },
     );
   }
+
+  const walltimeSources = {
+    grantable: (site: string, id: number, s: number) => services.scheduler.grantable(site, id, s),
+    setWalltime: (job: Parameters<typeof services.hub.setWalltime>[0]) => services.hub.setWalltime(job),
+    poke: (site: string) => services.scheduler.poke(site),
+  };
+  app.get<{ Params: Params }>(
+    "/sites/:site/jobs/:id/walltime",
+    {
+      schema: {
+        summary: "A job's walltime and how much it could be extended now without delaying others",
+        tags: ["jobs"],
+        params: { ...siteJobParams, required: ["site", "id"] },
+      },
+    },
+    async (req, reply) => {
+      const job = await getJob(deps, req.params.site, req.params.id);
+      const running = job.state === "launching" || job.state === "running";
+      const possible = running ? await services.scheduler.grantable(job.site, job.id, 365 * 86400) : null;
+      return reply.type(jsonType(req, ITEM_TYPE)).send({
+        uid: job.id,
+        walltime: job.walltime,
+        possible: possible === null ? "UNLIMITED" : formatDelta(possible),
+      });
+    },
+  );
+  app.post<{ Params: Params; Body: { walltime?: unknown } }>(
+    "/sites/:site/jobs/:id/walltime",
+    {
+      schema: {
+        summary:
+          "Change a job's walltime (`+1:30` adds, `-0:30` removes, `2:00` sets): granted as far as the plan allows",
+        tags: ["jobs"],
+        params: { ...siteJobParams, required: ["site", "id"] },
+        body: {
+          type: "object",
+          required: ["walltime"],
+          properties: {
+            walltime: { type: "string", maxLength: 32 },
+            force: {},
+            delay_next_jobs: {},
+            whole: {},
+            timeout: {},
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const { site, id } = req.params;
+      const r = await changeWalltime(deps, walltimeSources, actorOf(req), site, id, req.body?.walltime);
+      return reply
+        .code(202)
+        .header("Location", absoluteUrl(req, `${mount}/sites/${site}/jobs/${id}/walltime`))
+        .type(jsonType(req, ITEM_TYPE))
+        .send({
+          uid: id,
+          walltime: r.job.walltime,
+          requested: formatDelta(r.requested),
+          granted: formatDelta(r.granted),
+          status: r.granted === r.requested ? "granted" : r.granted === 0 ? "refused" : "partially granted",
+          force: "NO",
+          delay_next_jobs: "NO",
+          whole: "NO",
+          timeout: 0,
+        });
+    },
+  );
 
   type OutputQuery = { stream?: "stdout" | "stderr"; offset?: number; follow?: boolean };
   app.get<{ Params: Params; Querystring: OutputQuery }>(
