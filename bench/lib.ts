@@ -41,7 +41,7 @@ export async function startServer(config = ""): Promise<BenchServer> {
     stop: () =>
       new Promise<void>((res) => {
         proc.once("exit", () => {
-          rmSync(home, { recursive: true, force: true });
+          if (!process.env.GRIDQ_KEEP_BENCH) rmSync(home, { recursive: true, force: true });
           res();
         });
         proc.kill("SIGTERM");

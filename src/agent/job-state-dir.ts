@@ -21,6 +21,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmdirSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -68,6 +69,23 @@ export function procStartOf(pid: number): string | null {
     return rest[19] ?? null; // field 22 overall
   } catch {
     return null;
+  }
+}
+
+const LEASE_FILES = ["lease.json", "started.json", "result.json"];
+const STATUS_FILES = ["status", "status.why"];
+
+/**
+ * Remove a folder whose usual files are known: unlink them and the folder (a few syscalls),
+ * falling back to a recursive removal when anything else is inside.
+ */
+function removeFolder(dir: string, files: readonly string[]): void {
+  for (const f of files) rmSync(join(dir, f), { force: true });
+  try {
+    rmdirSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT") rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -145,8 +163,14 @@ export class JobStateDir {
   saveLease(lease: Lease, owner: { uid: number; gid: number } | null): void {
     mkdirSync(this.#dir(lease.leaseId), { recursive: true, mode: 0o700 });
     const statusDir = join(this.runDir, "status", lease.leaseId);
-    rmSync(statusDir, { recursive: true, force: true });
-    mkdirSync(statusDir, { mode: 0o700 });
+    // Lease ids are fresh, so the folder is new but for a lease run again after a crash here:
+    // only then is a stale status cleared (a recursive rm on every job costs a millisecond).
+    try {
+      mkdirSync(statusDir, { mode: 0o700 });
+    } catch {
+      removeFolder(statusDir, STATUS_FILES);
+      mkdirSync(statusDir, { mode: 0o700 });
+    }
     if (owner) chownSync(statusDir, owner.uid, owner.gid);
     writeAtomic(join(this.#dir(lease.leaseId), "lease.json"), JSON.stringify(lease));
   }
@@ -210,8 +234,8 @@ export class JobStateDir {
 
   /** The server recorded the result: forget the lease, remember its id. */
   forget(leaseId: string): void {
-    rmSync(this.#dir(leaseId), { recursive: true, force: true });
-    rmSync(join(this.runDir, "status", leaseId), { recursive: true, force: true });
+    removeFolder(this.#dir(leaseId), LEASE_FILES);
+    removeFolder(join(this.runDir, "status", leaseId), STATUS_FILES);
     if (this.#acked.has(leaseId)) return;
     this.#acked.add(leaseId);
     const path = join(this.root, "acked");

@@ -3,8 +3,8 @@
 // agents or the server dying mid-job neither lose a result nor run a job twice.
 
 import assert from "node:assert/strict";
-import { chmodSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { findAccount } from "../../src/agent/unix-account.ts";
 import { GridqClient } from "../../src/sdk/client.ts";
@@ -27,6 +27,20 @@ site:
 agents: {heartbeatInterval: 0.2, suspectAfter: 1.5, deadAfter: 4, metricsInterval: 0.3}
 jobs: {killGrace: 1}
 `;
+
+/**
+ * Jobs run as `nobody` when the tests run as root: they can run this checkout's `gridq` only if
+ * every folder above it lets others through (a clone under a 0700 folder does not).
+ */
+function unreachableByJobs(): string | false {
+  if (process.getuid?.() !== 0) return false;
+  for (const file of [join(ROOT, "bin/gridq.js"), process.execPath]) {
+    for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+      if ((statSync(dir).mode & 0o001) === 0) return `${dir} cannot be crossed by the job's account`;
+    }
+  }
+  return false;
+}
 
 const tokenOf = (home: string): string =>
   JSON.parse(readFileSync(join(home, "credentials.json"), "utf8")).token;
@@ -107,7 +121,9 @@ describe("agents on many hosts", () => {
     assert.equal(r.stdout.trim(), NODES.join(" "));
   });
 
-  test("gridq exec from inside a job runs on each of its nodes, and only on them", async () => {
+  test("gridq exec from inside a job runs on each of its nodes, and only on them", {
+    skip: unreachableByJobs(),
+  }, async () => {
     const gridq = `"${process.execPath}" "${join(ROOT, "bin/gridq.js")}"`;
     const multi = await client.submitJob("local", {
       command: `for n in $(sort -u $GRIDQ_NODEFILE); do ${gridq} exec --node $n -- 'echo on $GRIDQ_NODE as $(id -u); echo err >&2; exit 4'; echo "rc=$?"; done`,
