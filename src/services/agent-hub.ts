@@ -157,6 +157,8 @@ export class AgentHub implements Dispatcher {
         this.#agents.delete(node);
         c.reads.closeAll();
         this.#deps.log.warn({ node }, "agent disconnected");
+        // The node leaves the plan: predictions (and what may start) change.
+        this.#scheduler.poke(c.site);
       }
     });
   }

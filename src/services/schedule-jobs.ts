@@ -18,6 +18,7 @@ import type { ResourceRequest } from "../domain/resource-request.ts";
 import { walltimeGrant } from "../domain/walltime-grant.ts";
 import type { JobPrediction, JobUpdate } from "../store/contract.ts";
 import type { ServiceDeps } from "./context.ts";
+import { DependencyStates } from "./dependency-states.ts";
 import { plannedRequest, queuesOf, runningJob, waitingJob } from "./plan-input.ts";
 import { dependencyStatus } from "./submit-extras.ts";
 
@@ -29,8 +30,6 @@ export interface Dispatcher {
 }
 
 const ACTIVE = ["waiting", "hold", "launching", "running"] as const;
-
-type DependencyState = Pick<JobRecord, "state" | "exitCode">;
 
 export class Scheduler {
   readonly #deps: ServiceDeps;
@@ -53,8 +52,7 @@ export class Scheduler {
   #closed = false;
   /** Per site, a pass due when the next reservation starts. */
   readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
-  /** Ended jobs that others depend on: their state never changes again. */
-  readonly #ended = new Map<number, DependencyState>();
+  readonly #dependencies: DependencyStates;
   /** performance.now() at the end of the last pass, and how long it took (ms). */
   #lastPassEnd = 0;
   #lastPassMs = 0;
@@ -64,6 +62,7 @@ export class Scheduler {
 
   constructor(deps: ServiceDeps) {
     this.#deps = deps;
+    this.#dependencies = new DependencyStates(deps.store);
   }
 
   setDispatcher(d: Dispatcher): void {
@@ -261,7 +260,7 @@ export class Scheduler {
     const waiting: WaitingJob[] = [];
     const byId = new Map<number, JobRecord>(jobs.map((j) => [j.id, j]));
     const queues = queuesOf(this.#deps.config.queues);
-    const lookup = await this.#dependencyStates(jobs, byId);
+    const lookup = await this.#dependencies.lookup(jobs, byId);
     const failed: JobUpdate[] = [];
     for (const j of jobs) {
       if (j.state === "launching" || j.state === "running") {
@@ -378,37 +377,6 @@ export class Scheduler {
       this.#written.delete(job.id);
       d.dispatch(job);
     });
-  }
-
-  /**
-   * What is known of the jobs that waiting jobs depend on: active ones from this pass, ended
-   * ones from a cache (an ended job never changes) filled from the store.
-   */
-  async #dependencyStates(
-    jobs: readonly JobRecord[],
-    byId: ReadonlyMap<number, JobRecord>,
-  ): Promise<(id: number) => DependencyState | undefined> {
-    const missing = new Set<number>();
-    for (const j of jobs) {
-      if (j.state !== "waiting" && j.state !== "hold") continue;
-      for (const d of j.dependencies) {
-        const id = Number(d.slice(d.indexOf(":") + 1));
-        if (!byId.has(id) && !this.#ended.has(id)) missing.add(id);
-      }
-    }
-    const others = new Map<number, DependencyState>();
-    const ids = [...missing];
-    if (this.#ended.size + ids.length > 200_000) this.#ended.clear();
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
-      const { items } = await this.#deps.store.listJobs({ ids: chunk, offset: 0, limit: chunk.length });
-      for (const j of items) {
-        const st = { state: j.state, exitCode: j.exitCode };
-        if (j.state === "terminated" || j.state === "error") this.#ended.set(j.id, st);
-        else others.set(j.id, st);
-      }
-    }
-    return (id) => byId.get(id) ?? this.#ended.get(id) ?? others.get(id);
   }
 
   #request(j: JobRecord): ResourceRequest {
