@@ -74,6 +74,13 @@ export interface GridqConfig {
      * reservation's time comes); 0: none. Every job event triggers a pass anyway.
      */
     passInterval: number;
+    /**
+     * Fair-share: seconds of age a user's jobs lose at 100% of the recent usage (86400: the
+     * heaviest user's jobs rank as if submitted a day later); 0: off (queue priority, then age).
+     */
+    fairShareWeight: number;
+    /** Seconds after which past usage counts half. */
+    fairShareHalfLife: number;
   };
   /** HTTPS: `off`, `self-signed` (made at first start, kept in `home/tls`), or CA-signed `files`. */
   tls: {
@@ -210,7 +217,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       fallbackUser: "nobody",
       runAsSubmitter: false,
     },
-    scheduler: { passInterval: 30 },
+    scheduler: { passInterval: 30, fairShareWeight: 0, fairShareHalfLife: 86400 },
     tls: { mode: "off", cert: null, key: null, chain: null, names: [] },
   };
   const file = opts.file ?? join(home, "config.yaml");
@@ -280,6 +287,13 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
     queues: queuesSetting(g("queues"), (m) => new ConfigError(m)),
     scheduler: {
       passInterval: num("scheduler.passInterval", g("scheduler.passInterval"), 0, 86400),
+      fairShareWeight: num("scheduler.fairShareWeight", g("scheduler.fairShareWeight"), 0, 365 * 86400),
+      fairShareHalfLife: num(
+        "scheduler.fairShareHalfLife",
+        g("scheduler.fairShareHalfLife"),
+        60,
+        365 * 86400,
+      ),
     },
     tls: tlsSettings(home, g),
   };

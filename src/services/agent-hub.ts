@@ -365,7 +365,7 @@ export class AgentHub implements Dispatcher {
       // Their cores are free now: submissions may take them before the pass has run.
       results.forEach((job, i) => {
         const state = updates[i]!.patch.state;
-        if (job && (state === "terminated" || state === "error")) this.#scheduler.ended(job.site, [job.id]);
+        if (job && (state === "terminated" || state === "error")) this.#scheduler.ended(job);
       });
       for (const s of sites) this.#scheduler.poke(s, { now: true });
     } catch (e) {

@@ -19,6 +19,7 @@ import { walltimeGrant } from "../domain/walltime-grant.ts";
 import type { JobPrediction, JobUpdate } from "../store/contract.ts";
 import type { ServiceDeps } from "./context.ts";
 import { DependencyStates } from "./dependency-states.ts";
+import { UsageTracker } from "./fair-share.ts";
 import { plannedRequest, queuesOf, runningJob, waitingJob } from "./plan-input.ts";
 import { dependencyStatus } from "./submit-extras.ts";
 
@@ -53,6 +54,7 @@ export class Scheduler {
   /** Per site, a pass due when the next reservation starts. */
   readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   readonly #dependencies: DependencyStates;
+  readonly #usage: UsageTracker;
   /** performance.now() at the end of the last pass, and how long it took (ms). */
   #lastPassEnd = 0;
   #lastPassMs = 0;
@@ -63,6 +65,8 @@ export class Scheduler {
   constructor(deps: ServiceDeps) {
     this.#deps = deps;
     this.#dependencies = new DependencyStates(deps.store);
+    const { fairShareWeight, fairShareHalfLife } = deps.config.scheduler;
+    this.#usage = new UsageTracker(fairShareWeight, fairShareHalfLife);
   }
 
   setDispatcher(d: Dispatcher): void {
@@ -185,10 +189,10 @@ export class Scheduler {
     return walltimeGrant(input, session.plan, id, requested);
   }
 
-  /** Jobs have ended: the last plan gives their cores back at once (submissions may use them). */
-  ended(site: string, ids: readonly number[]): void {
-    const session = this.#sessions.get(site);
-    if (session) for (const id of ids) session.release(id);
+  /** A job ended: the last plan gives its cores back at once (submissions may use them), and its usage counts for fair-share. */
+  ended(job: JobRecord): void {
+    this.#sessions.get(job.site)?.release(job.id);
+    this.#usage.ended(job, this.#deps.clock.now());
   }
 
   /** No more timed passes (shutdown). */
@@ -284,7 +288,8 @@ export class Scheduler {
     if (this.#requests.size > waiting.length * 2 + 1000) {
       for (const id of this.#requests.keys()) if (!byId.has(id)) this.#requests.delete(id);
     }
-    const input = { now, nodes, running, waiting };
+    const fairShare = this.#usage.fairShare(running, now);
+    const input: PlanInput = { now, nodes, running, waiting, ...(fairShare ? { fairShare } : {}) };
     const session = planSession(input);
     this.#inputs.set(site, input);
     const plan = this.#withoutConflicts(session, site, now, queuesOf(this.#deps.config.queues));

@@ -58,7 +58,7 @@ test("defaults, with the data folder from GRIDQ_HOME", () => {
       runAsSubmitter: false,
     },
     queues: [...DEFAULT_QUEUES],
-    scheduler: { passInterval: 30 },
+    scheduler: { passInterval: 30, fairShareWeight: 0, fairShareHalfLife: 86400 },
     tls: { mode: "off", cert: null, key: null, chain: null, names: [] },
   });
 });
