@@ -121,6 +121,39 @@ describe("agents on many hosts", () => {
     assert.equal(r.stdout.trim(), NODES.join(" "));
   });
 
+  test("status over three agents: a besteffort job on every node is preempted where a nodes=2 job needs room", async () => {
+    const status = async () => {
+      const r = await fetch(`${server.url}/3.0/sites/local/status`, {
+        headers: { authorization: `Bearer ${tokenOf(server.home)}` },
+      });
+      return (await r.json()) as {
+        nodes: Record<string, { hard: string; soft: string; free_slots: number }>;
+      };
+    };
+    assert.deepEqual(
+      Object.entries((await status()).nodes).map(([k, v]) => [k, v.hard, v.free_slots]),
+      NODES.map((n) => [n, "alive", 2]),
+    );
+    const be = await client.submitJob("local", {
+      command: "sleep 60",
+      resources: "nodes=3",
+      queue: "besteffort",
+      directory: work,
+    });
+    await eventually(async () => (await client.getJob("local", be.uid)).state === "running");
+    const soft = Object.values((await status()).nodes).map((v) => v.soft);
+    assert.deepEqual(soft, ["busy_besteffort", "busy_besteffort", "busy_besteffort"]);
+    const normal = await client.submitJob("local", {
+      command: "true",
+      resources: "nodes=2",
+      directory: work,
+    });
+    const killed = await client.waitJob("local", be.uid);
+    assert.equal(killed.state, "error");
+    assert.match(killed.message ?? "", new RegExp(`job ${normal.uid} needs its cores`));
+    assert.equal((await client.waitJob("local", normal.uid)).state, "terminated");
+  });
+
   test("gridq exec from inside a job runs on each of its nodes, and only on them", {
     skip: unreachableByJobs(),
   }, async () => {
