@@ -22,6 +22,7 @@ import { DependencyStates } from "./dependency-states.ts";
 import { UsageTracker } from "./fair-share.ts";
 import { plannedRequest, queuesOf, runningJob, waitingJob } from "./plan-input.ts";
 import { dependencyStatus } from "./submit-extras.ts";
+import { WaitingView } from "./waiting-view.ts";
 
 /** What the scheduler needs from the agent side. */
 export interface Dispatcher {
@@ -29,8 +30,6 @@ export interface Dispatcher {
   dispatch(job: JobRecord): void;
   kill(job: JobRecord, reason: string): void;
 }
-
-const ACTIVE = ["waiting", "hold", "launching", "running"] as const;
 
 export class Scheduler {
   readonly #deps: ServiceDeps;
@@ -55,6 +54,7 @@ export class Scheduler {
   readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   readonly #dependencies: DependencyStates;
   readonly #usage: UsageTracker;
+  readonly #view: WaitingView;
   /** performance.now() at the end of the last pass, and how long it took (ms). */
   #lastPassEnd = 0;
   #lastPassMs = 0;
@@ -65,6 +65,7 @@ export class Scheduler {
   constructor(deps: ServiceDeps) {
     this.#deps = deps;
     this.#dependencies = new DependencyStates(deps.store);
+    this.#view = new WaitingView(deps.store);
     const { fairShareWeight, fairShareHalfLife } = deps.config.scheduler;
     this.#usage = new UsageTracker(fairShareWeight, fairShareHalfLife);
   }
@@ -98,6 +99,7 @@ export class Scheduler {
    * walltime in the last plan (nobody is delayed), else leave it to a pass.
    */
   submitted(job: JobRecord): void {
+    this.#view.add(job);
     const session = this.#sessions.get(job.site);
     const d = this.#dispatcher;
     // Dependencies need the states of other jobs: a pass decides. A start made while a pass
@@ -258,7 +260,8 @@ export class Scheduler {
     const { store, clock } = this.#deps;
     const connected = d.connectedNodes(site);
     const nodes = this.#deps.nodes.nodes(site).filter((n) => connected.has(n.uid));
-    const jobs = await store.listJobsInStates(site, [...ACTIVE], Number.MAX_SAFE_INTEGER);
+    const holding = await store.listJobsInStates(site, ["launching", "running"], Number.MAX_SAFE_INTEGER);
+    const jobs = [...holding, ...(await this.#view.list(site))];
     const now = Math.floor(clock.now());
     const running: RunningJob[] = [];
     const waiting: WaitingJob[] = [];

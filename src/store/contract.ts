@@ -24,6 +24,13 @@ export interface JobUpdate {
   event: { at: number; type: string; description: string };
 }
 
+/** What may change about a job while it waits. */
+export interface WaitingBrief {
+  id: number;
+  state: JobState;
+  walltime: number;
+}
+
 /** A waiting job's predicted start (unix seconds, null: unknown) and why it waits. */
 export interface JobPrediction {
   id: number;
@@ -56,6 +63,11 @@ export interface Store {
    * null when its expectation no longer held (someone else moved it first).
    */
   updateJobs(updates: JobUpdate[]): Promise<(JobRecord | null)[]>;
+  /**
+   * Waiting and held jobs of a site, oldest first, with only what changes while a job waits
+   * (state, walltime): the scheduler keeps the rest of each job in memory between passes.
+   */
+  listWaitingBrief(site: string): Promise<WaitingBrief[]>;
   /**
    * Write the planner's predictions (start time, pending reason) of jobs still waiting or held;
    * other jobs are left alone. No event: predictions change on every pass.

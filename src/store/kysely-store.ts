@@ -3,7 +3,14 @@
 import type { Kysely } from "kysely";
 import type { JobEventRecord, JobRecord, NewJob, UserRecord } from "../domain/job.ts";
 import type { JobState } from "../domain/job-state.ts";
-import type { JobFilter, JobPrediction, JobUpdate, Store, StoreCapabilities } from "./contract.ts";
+import type {
+  JobFilter,
+  JobPrediction,
+  JobUpdate,
+  Store,
+  StoreCapabilities,
+  WaitingBrief,
+} from "./contract.ts";
 import { type Database, eventFromRow, jobFromRow, patchToColumns, userFromRow } from "./schema.ts";
 
 export abstract class KyselyStore implements Store {
@@ -186,6 +193,17 @@ export abstract class KyselyStore implements Store {
       }
       return out;
     });
+  }
+
+  async listWaitingBrief(site: string): Promise<WaitingBrief[]> {
+    const rows = await this.db
+      .selectFrom("jobs")
+      .select(["id", "state", "walltime"])
+      .where("site", "=", site)
+      .where("state", "in", ["waiting", "hold"])
+      .orderBy("id", "asc")
+      .execute();
+    return rows.map((r) => ({ id: Number(r.id), state: r.state as JobState, walltime: Number(r.walltime) }));
   }
 
   async setPredictions(items: JobPrediction[]): Promise<void> {

@@ -521,6 +521,19 @@ export function runStoreConformance(name: string, open: () => Promise<OpenedStor
     assert.deepEqual(await eventTypes(s, keep.id), ["SUBMIT"]);
   });
 
+  it("listWaitingBrief lists a site's waiting and held jobs, oldest first, with state and walltime", async (s) => {
+    const w = await s.insertJob(newJob({ walltime: 60 }), submit());
+    const h = await s.insertJob(newJob({ hold: true, walltime: 120 }), submit());
+    const r = await s.insertJob(newJob(), submit());
+    await s.insertJob(newJob({ site: "other" }), submit());
+    await s.updateJobs([schedule(r.id, "L-r")]);
+    assert.deepEqual(await s.listWaitingBrief("local"), [
+      { id: w.id, state: "waiting", walltime: 60 },
+      { id: h.id, state: "hold", walltime: 120 },
+    ]);
+    assert.deepEqual(await s.listWaitingBrief("nowhere"), []);
+  });
+
   it("setPredictions writes start and reason of waiting and held jobs only; a start clears the reason", async (s) => {
     const w = await s.insertJob(newJob(), submit());
     const h = await s.insertJob(newJob({ hold: true }), submit());
