@@ -47,6 +47,8 @@ export class Scheduler {
   #passing = false;
   /** Fast-path starts made while a pass was planning (from the previous plan). */
   #fastDuringPass: { job: JobRecord; start: JobStart }[] = [];
+  /** Jobs started on freed cores since the last plan (the plan still lists them as waiting). */
+  readonly #startedSincePlan = new Set<number>();
   /** The last pass's input per site (walltime grants are computed against it). */
   readonly #inputs = new Map<string, PlanInput>();
   #closed = false;
@@ -193,8 +195,61 @@ export class Scheduler {
 
   /** A job ended: the last plan gives its cores back at once (submissions may use them), and its usage counts for fair-share. */
   ended(job: JobRecord): void {
-    this.#sessions.get(job.site)?.release(job.id);
+    const session = this.#sessions.get(job.site);
+    session?.release(job.id);
     this.#usage.ended(job, this.#deps.clock.now());
+    if (session) this.#startFreed(job.site, session);
+  }
+
+  /**
+   * Freed cores go at once to the next jobs of the last plan, in its priority order, that fit
+   * now in cores idle through their whole walltime: nobody planned is delayed (each keeps its
+   * later slot in the plan until the next pass, which is only conservative). Without this, a
+   * core freed by a finished job would idle until the next spaced pass.
+   */
+  #startFreed(site: string, session: PlanSession): void {
+    const d = this.#dispatcher;
+    if (!d) return;
+    const connected = d.connectedNodes(site);
+    const queues = queuesOf(this.#deps.config.queues);
+    const startedByPlan = new Set(session.plan.starts.map((s) => s.id));
+    const jobs: JobRecord[] = [];
+    const starts: JobStart[] = [];
+    let looked = 0;
+    for (const planned of session.plan.jobs) {
+      // Bounded: a freed core is worth a few lookups, not a walk of a 100,000-job queue.
+      if (++looked > 64) break;
+      if (
+        planned.scheduledAt === null ||
+        startedByPlan.has(planned.id) ||
+        this.#startedSincePlan.has(planned.id)
+      )
+        continue;
+      const job = this.#view.get(planned.id);
+      if (!job || job.state !== "waiting" || job.dependencies.length > 0) continue;
+      let start: JobStart | null = null;
+      try {
+        start = session.startNow(waitingJob(job, this.#request(job), queues));
+      } catch {
+        start = null;
+      }
+      if (!start) continue;
+      if (!start.nodes.every((n) => connected.has(n.uid))) {
+        session.release(job.id);
+        continue;
+      }
+      this.#startedSincePlan.add(job.id);
+      if (this.#passing) this.#fastDuringPass.push({ job, start });
+      jobs.push(job);
+      starts.push(start);
+    }
+    if (jobs.length === 0) return;
+    const p = this.#startJobs(jobs, starts, site).catch((e: unknown) => {
+      this.#deps.log.error({ err: e, site }, "starting jobs on freed cores failed");
+      this.poke(site);
+    });
+    this.#inflight.add(p);
+    void p.finally(() => this.#inflight.delete(p));
   }
 
   /** No more timed passes (shutdown). */
@@ -298,6 +353,7 @@ export class Scheduler {
     const plan = this.#withoutConflicts(session, site, now, queuesOf(this.#deps.config.queues));
     // From here on submissions start from this plan (it holds everything started so far).
     this.#sessions.set(site, session);
+    this.#startedSincePlan.clear();
 
     // Preemptions first, in the same transaction as the starts that need their cores.
     const preempted: JobRecord[] = [];

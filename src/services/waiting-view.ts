@@ -18,6 +18,11 @@ export class WaitingView {
     if (job.state === "waiting" || job.state === "hold") this.#jobs.set(job.id, job);
   }
 
+  /** A job as last seen, if the view holds it. */
+  get(id: number): JobRecord | undefined {
+    return this.#jobs.get(id);
+  }
+
   /** The site's waiting and held jobs, oldest first. */
   async list(site: string): Promise<JobRecord[]> {
     const brief = await this.#store.listWaitingBrief(site);
