@@ -38,15 +38,33 @@ export async function startServer(config = ""): Promise<BenchServer> {
     token,
     home,
     proc,
-    stop: () =>
-      new Promise<void>((res) => {
+    stop: async () => {
+      // Jobs outlive their server by design: end the benchmark's own first (no process left).
+      await stopRunningJobs(url, token);
+      return new Promise<void>((res) => {
         proc.once("exit", () => {
           if (!process.env.GRIDQ_KEEP_BENCH) rmSync(home, { recursive: true, force: true });
           res();
         });
         proc.kill("SIGTERM");
-      }),
+      });
+    },
   };
+}
+
+async function stopRunningJobs(url: string, token: string): Promise<void> {
+  const headers = { authorization: `Bearer ${token}` };
+  const list = async () =>
+    (
+      (await (
+        await fetch(`${url}/3.0/sites/local/jobs?state=launching,running&limit=500`, { headers })
+      ).json()) as {
+        items: { uid: number }[];
+      }
+    ).items;
+  for (const j of await list())
+    await fetch(`${url}/3.0/sites/local/jobs/${j.uid}`, { method: "DELETE", headers });
+  for (let i = 0; i < 100 && (await list()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 export function percentile(sorted: number[], p: number): number {
