@@ -4,63 +4,11 @@
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { Pool } from "undici";
 import { type BenchServer, machine, percentile, startServer } from "./lib.ts";
+import { type LoadResult, runLoad } from "./load-worker.ts";
 
-interface LoadJob {
-  origin: string;
-  path: string;
-  headers: Record<string, string>;
-  seconds: number;
-  connections: number;
-  ca: string | null;
-}
-interface LoadResult {
-  requests: number;
-  seconds: number;
-  errors: number;
-}
-
-/** Load generator in a worker thread (client and server share the machine's 2 cores). */
-async function load(job: LoadJob): Promise<LoadResult> {
-  const pool = new Pool(job.origin, {
-    connections: job.connections,
-    pipelining: 1,
-    ...(job.ca ? { connect: { ca: job.ca } } : {}),
-  });
-  let requests = 0;
-  let errors = 0;
-  const start = performance.now();
-  const stop = start + job.seconds * 1000;
-  await Promise.all(
-    Array.from({ length: job.connections }, async () => {
-      while (performance.now() < stop) {
-        const r = await pool.request({ path: job.path, method: "GET", headers: job.headers });
-        await r.body.dump();
-        if (r.statusCode === 200) requests++;
-        else errors++;
-      }
-    }),
-  );
-  const seconds = (performance.now() - start) / 1000;
-  await pool.close();
-  return { requests, seconds, errors };
-}
-
-if (!isMainThread) {
-  parentPort!.postMessage(await load(workerData as LoadJob));
-} else {
-  await main();
-}
-
-function runLoad(job: LoadJob): Promise<LoadResult> {
-  return new Promise((ok, fail) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: job });
-    w.once("message", ok);
-    w.once("error", fail);
-  });
-}
+await main();
 
 /** A user with a known password, a running job, and the v3 token for that user. */
 async function prepare(server: BenchServer, ca: string | null) {

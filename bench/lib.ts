@@ -1,7 +1,7 @@
 // Shared by the benchmarks: start a real `gridq serve` process, read its token, time things.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -40,7 +40,7 @@ export async function startServer(config = ""): Promise<BenchServer> {
     proc,
     stop: async () => {
       // Jobs outlive their server by design: end the benchmark's own first (no process left).
-      await stopRunningJobs(url, token);
+      await stopRunningJobs(url, token, home);
       return new Promise<void>((res) => {
         proc.once("exit", () => {
           if (!process.env.GRIDQ_KEEP_BENCH) rmSync(home, { recursive: true, force: true });
@@ -52,19 +52,24 @@ export async function startServer(config = ""): Promise<BenchServer> {
   };
 }
 
-async function stopRunningJobs(url: string, token: string): Promise<void> {
+async function stopRunningJobs(url: string, token: string, home: string): Promise<void> {
+  const { Agent, fetch } = await import("undici");
+  // A self-signed server is trusted through its own certificate, as its clients do.
+  const caFile = join(home, "tls", "self-signed.crt");
+  const ca = url.startsWith("https") && existsSync(caFile) ? readFileSync(caFile, "utf8") : undefined;
+  const dispatcher = new Agent(ca ? { connect: { ca } } : {});
   const headers = { authorization: `Bearer ${token}` };
   const list = async () =>
     (
       (await (
-        await fetch(`${url}/3.0/sites/local/jobs?state=launching,running&limit=500`, { headers })
-      ).json()) as {
-        items: { uid: number }[];
-      }
+        await fetch(`${url}/3.0/sites/local/jobs?state=launching,running&limit=500`, { headers, dispatcher })
+      ).json()) as { items: { uid: number }[] }
     ).items;
-  for (const j of await list())
-    await fetch(`${url}/3.0/sites/local/jobs/${j.uid}`, { method: "DELETE", headers });
+  for (const j of await list()) {
+    await fetch(`${url}/3.0/sites/local/jobs/${j.uid}`, { method: "DELETE", headers, dispatcher });
+  }
   for (let i = 0; i < 100 && (await list()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  await dispatcher.close();
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -109,4 +114,40 @@ export async function fillWaiting(server: BenchServer, n: number, directory: str
     }),
   );
   await pool.close();
+}
+
+/**
+ * Submit `total` jobs running `true` (8 clients, keep-alive), then wait until all have ended.
+ * Returns the seconds from the first submission to the last end, and to the last submission.
+ */
+export async function runTrueJobs(
+  pool: import("undici").Pool,
+  headers: Record<string, string>,
+  total: number,
+  directory: string,
+): Promise<{ seconds: number; submittedAfter: number }> {
+  const body = JSON.stringify({ command: "true", resources: "core=1", directory });
+  const t0 = performance.now();
+  let submitted = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (submitted < total) {
+        submitted++;
+        const r = await pool.request({ method: "POST", path: "/3.0/sites/local/jobs", headers, body });
+        await r.body.dump();
+        if (r.statusCode !== 201) throw new Error(`submit: HTTP ${r.statusCode}`);
+      }
+    }),
+  );
+  const submittedAfter = (performance.now() - t0) / 1000;
+  for (;;) {
+    const r = await pool.request({
+      method: "GET",
+      path: "/3.0/sites/local/jobs?state=terminated,error&limit=1",
+      headers,
+    });
+    if (((await r.body.json()) as { total: number }).total >= total) break;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  return { seconds: (performance.now() - t0) / 1000, submittedAfter };
 }

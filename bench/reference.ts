@@ -5,58 +5,14 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import Fastify from "fastify";
-import { Pool } from "undici";
 import { referenceRoutes } from "../src/server/routes/reference.ts";
+import { runLoad } from "./load-worker.ts";
 
 const NODE_PATH = "sites/grenoble/clusters/dahu/nodes/dahu-1";
 const NODE_2012 = "sites/grenoble/clusters/genepi/nodes/genepi-1";
 
-interface LoadJob {
-  origin: string;
-  path: string;
-  headers: Record<string, string>;
-  seconds: number;
-  connections: number;
-  expect: number;
-}
-
-/** Load generator (runs in a worker thread, so client and server use both cores). */
-async function load(job: LoadJob): Promise<{ requests: number; seconds: number; errors: number }> {
-  const pool = new Pool(job.origin, { connections: job.connections, pipelining: 1 });
-  let requests = 0;
-  let errors = 0;
-  const stop = performance.now() + job.seconds * 1000;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: job.connections }, async () => {
-      while (performance.now() < stop) {
-        const r = await pool.request({ path: job.path, method: "GET", headers: job.headers });
-        await r.body.dump();
-        if (r.statusCode === job.expect) requests++;
-        else errors++;
-      }
-    }),
-  );
-  const seconds = (performance.now() - start) / 1000;
-  await pool.close();
-  return { requests, seconds, errors };
-}
-
-if (!isMainThread) {
-  parentPort!.postMessage(await load(workerData as LoadJob));
-} else {
-  await main();
-}
-
-function runLoad(job: LoadJob): Promise<{ requests: number; seconds: number; errors: number }> {
-  return new Promise((ok, fail) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: job });
-    w.once("message", ok);
-    w.once("error", fail);
-  });
-}
+await main();
 
 function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);

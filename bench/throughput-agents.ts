@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pool } from "undici";
-import { machine, ROOT, startServer } from "./lib.ts";
+import { machine, ROOT, runTrueJobs, startServer } from "./lib.ts";
 
 const total = Number(process.argv[2] ?? 1000);
 const agents = Number(process.argv[3] ?? 4);
@@ -74,29 +74,8 @@ async function run(
     const work = mkdtempSync(join(tmpdir(), "gridq-throughput-"));
     dirs.push(work);
     chmodSync(work, 0o777);
-    const body = JSON.stringify({ command: "true", resources: "core=1", directory: work });
-    const t0 = performance.now();
-    let submitted = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (submitted < total) {
-          submitted++;
-          const r = await pool.request({ method: "POST", path: "/3.0/sites/local/jobs", headers, body });
-          await r.body.dump();
-          if (r.statusCode !== 201) throw new Error(`submit: HTTP ${r.statusCode}`);
-        }
-      }),
-    );
-    for (;;) {
-      const r = await pool.request({
-        method: "GET",
-        path: "/3.0/sites/local/jobs?state=terminated,error&limit=1",
-        headers,
-      });
-      if (((await r.body.json()) as { total: number }).total >= total) break;
-      await new Promise((res) => setTimeout(res, 20));
-    }
-    const rate = total / ((performance.now() - t0) / 1000);
+    const { seconds } = await runTrueJobs(pool, headers, total, work);
+    const rate = total / seconds;
     return { rate, ...(idle ? { rssKb: idle.rssKb, cpuMs: idle.cpuMs } : {}) };
   } finally {
     for (const p of procs) p.kill("SIGTERM");

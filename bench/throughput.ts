@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pool } from "undici";
-import { machine, startServer } from "./lib.ts";
+import { machine, runTrueJobs, startServer } from "./lib.ts";
 
 const total = Number(process.argv[2] ?? 2000);
 const cores = Number(process.argv[3] ?? availableParallelism());
@@ -38,37 +38,13 @@ try {
   // Writable by the account jobs run as (as root: jobs.fallbackUser), who opens the outputs.
   const work = mkdtempSync(join(tmpdir(), "gridq-throughput-"));
   chmodSync(work, 0o777);
-  const body = JSON.stringify({ command: "true", resources: "core=1", directory: work });
-  const t0 = performance.now();
-  let submitted = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (submitted < total) {
-        submitted++;
-        const r = await pool.request({ method: "POST", path: "/3.0/sites/local/jobs", headers, body });
-        await r.body.dump();
-        if (r.statusCode !== 201) throw new Error(`submit: HTTP ${r.statusCode}`);
-      }
-    }),
-  );
-  const tSubmitted = performance.now();
-  for (;;) {
-    const r = await pool.request({
-      method: "GET",
-      path: "/3.0/sites/local/jobs?state=terminated,error&limit=1",
-      headers,
-    });
-    const done = ((await r.body.json()) as { total: number }).total;
-    if (done >= total) break;
-    await new Promise((res) => setTimeout(res, 20));
-  }
-  const elapsed = (performance.now() - t0) / 1000;
+  const { seconds: elapsed, submittedAfter } = await runTrueJobs(pool, headers, total, work);
   gridqRate = total / elapsed;
   const r = await pool.request({ method: "GET", path: "/3.0/sites/local/jobs?state=error&limit=1", headers });
   const errors = ((await r.body.json()) as { total: number }).total;
   console.log(
     `gridq: ${total} jobs (concurrency ${cores}) in ${elapsed.toFixed(2)} s = ${gridqRate.toFixed(0)} jobs/s ` +
-      `(all submitted after ${((tSubmitted - t0) / 1000).toFixed(2)} s; ${errors} in error)`,
+      `(all submitted after ${submittedAfter.toFixed(2)} s; ${errors} in error)`,
   );
 } finally {
   await pool.close();

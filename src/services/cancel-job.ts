@@ -3,10 +3,10 @@
 
 import { GridqError } from "../domain/errors.ts";
 import type { JobRecord } from "../domain/job.ts";
-import { eventName, isFinal, transition } from "../domain/job-state.ts";
+import { eventName, transition } from "../domain/job-state.ts";
 import type { AgentHub } from "./agent-hub.ts";
 import type { Actor, ServiceDeps } from "./context.ts";
-import { getJob } from "./query-jobs.ts";
+import { assertNotEnded, getOwnJob } from "./query-jobs.ts";
 
 export async function cancelJob(
   deps: ServiceDeps,
@@ -18,18 +18,8 @@ export async function cancelJob(
   // Compare-and-set can lose to a concurrent transition (the job started meanwhile): retry
   // with the fresh state a few times; each retry re-reads, so this always converges.
   for (let attempt = 0; attempt < 8; attempt++) {
-    const job = await getJob(deps, site, id);
-    if (job.user !== actor.name && !actor.admin) {
-      throw new GridqError(
-        "GRIDQ_FORBIDDEN",
-        `job ${id} belongs to ${job.user}: only its owner or an admin may cancel it`,
-      );
-    }
-    if (isFinal(job.state)) {
-      throw new GridqError("GRIDQ_CONFLICT", `job ${id} has already ended (${job.state})`, {
-        state: job.state,
-      });
-    }
+    const job = await getOwnJob(deps, actor, site, id, "cancel");
+    assertNotEnded(job);
     const now = deps.clock.now();
     const t = transition(job, { type: "cancel", at: now, by: actor.name });
     const [updated] = await deps.store.updateJobs([

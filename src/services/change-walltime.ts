@@ -4,10 +4,10 @@
 
 import { GridqError } from "../domain/errors.ts";
 import type { JobRecord } from "../domain/job.ts";
-import { eventName, isFinal, transition } from "../domain/job-state.ts";
+import { eventName, transition } from "../domain/job-state.ts";
 import { parseWalltime } from "../domain/resource-request.ts";
 import type { Actor, ServiceDeps } from "./context.ts";
-import { getJob } from "./query-jobs.ts";
+import { assertNotEnded, getOwnJob } from "./query-jobs.ts";
 
 export interface WalltimeChange {
   job: JobRecord;
@@ -48,18 +48,8 @@ export async function changeWalltime(
   id: number,
   text: unknown,
 ): Promise<WalltimeChange> {
-  const job = await getJob(deps, site, id);
-  if (job.user !== actor.name && !actor.admin) {
-    throw new GridqError(
-      "GRIDQ_FORBIDDEN",
-      `job ${id} belongs to ${job.user}: only its owner or an admin may change it`,
-    );
-  }
-  if (isFinal(job.state)) {
-    throw new GridqError("GRIDQ_CONFLICT", `job ${id} has already ended (${job.state})`, {
-      state: job.state,
-    });
-  }
+  const job = await getOwnJob(deps, actor, site, id, "change");
+  assertNotEnded(job);
   const requested = parseWalltimeChange(text, job.walltime);
   const queue = deps.config.queues.find((q) => q.name === job.queue);
   let granted = requested;

@@ -4,7 +4,7 @@ import { GridqError } from "../domain/errors.ts";
 import type { JobRecord } from "../domain/job.ts";
 import { FINAL_STATES, isFinal } from "../domain/job-state.ts";
 import type { Actor, ServiceDeps } from "./context.ts";
-import { getJob } from "./query-jobs.ts";
+import { getOwnJob } from "./query-jobs.ts";
 
 export async function forgetJob(
   deps: ServiceDeps,
@@ -12,13 +12,7 @@ export async function forgetJob(
   site: string,
   id: number,
 ): Promise<JobRecord> {
-  const job = await getJob(deps, site, id);
-  if (job.user !== actor.name && !actor.admin) {
-    throw new GridqError(
-      "GRIDQ_FORBIDDEN",
-      `job ${id} belongs to ${job.user}: only its owner or an admin may forget it`,
-    );
-  }
+  const job = await getOwnJob(deps, actor, site, id, "forget");
   if (!isFinal(job.state)) {
     throw new GridqError(
       "GRIDQ_CONFLICT",

@@ -4,7 +4,7 @@ import { GridqError } from "../domain/errors.ts";
 import type { JobRecord } from "../domain/job.ts";
 import { eventName, transition } from "../domain/job-state.ts";
 import type { Actor, ServiceDeps } from "./context.ts";
-import { getJob } from "./query-jobs.ts";
+import { getJob, getOwnJob } from "./query-jobs.ts";
 
 /** Hold (`waiting` → `hold`) or resume (`hold` → `waiting`) a job; owner or admin. */
 export async function holdOrResumeJob(
@@ -14,13 +14,7 @@ export async function holdOrResumeJob(
   id: number,
   action: "hold" | "resume",
 ): Promise<JobRecord> {
-  const job = await getJob(deps, site, id);
-  if (job.user !== actor.name && !actor.admin) {
-    throw new GridqError(
-      "GRIDQ_FORBIDDEN",
-      `job ${id} belongs to ${job.user}: only its owner or an admin may ${action} it`,
-    );
-  }
+  const job = await getOwnJob(deps, actor, site, id, action);
   const now = deps.clock.now();
   // Throws GRIDQ_CONFLICT (409) when the state does not allow it (a running job cannot be held).
   const t = transition(job, { type: action, at: now, by: actor.name });

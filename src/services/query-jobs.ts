@@ -2,9 +2,9 @@
 
 import { GridqError } from "../domain/errors.ts";
 import type { JobEventRecord, JobRecord } from "../domain/job.ts";
-import { JOB_STATES, type JobState } from "../domain/job-state.ts";
+import { isFinal, JOB_STATES, type JobState } from "../domain/job-state.ts";
 import type { JobFilter } from "../store/contract.ts";
-import type { ServiceDeps } from "./context.ts";
+import type { Actor, ServiceDeps } from "./context.ts";
 
 export function checkSite(deps: ServiceDeps, site: string): void {
   if (!deps.nodes.sites().includes(site)) {
@@ -21,6 +21,33 @@ export async function getJob(deps: ServiceDeps, site: string, id: number): Promi
     });
   }
   return job;
+}
+
+/** A job the actor may act on (`verb` it): its owner's, or any for an admin (else 403). */
+export async function getOwnJob(
+  deps: ServiceDeps,
+  actor: Actor,
+  site: string,
+  id: number,
+  verb: string,
+): Promise<JobRecord> {
+  const job = await getJob(deps, site, id);
+  if (job.user !== actor.name && !actor.admin) {
+    throw new GridqError(
+      "GRIDQ_FORBIDDEN",
+      `job ${id} belongs to ${job.user}: only its owner or an admin may ${verb} it`,
+    );
+  }
+  return job;
+}
+
+/** 409 for a job that has ended already. */
+export function assertNotEnded(job: JobRecord): void {
+  if (isFinal(job.state)) {
+    throw new GridqError("GRIDQ_CONFLICT", `job ${job.id} has already ended (${job.state})`, {
+      state: job.state,
+    });
+  }
 }
 
 export interface ListJobsQuery {
