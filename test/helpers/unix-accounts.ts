@@ -66,3 +66,14 @@ export function makeAccounts(names: string[]): { accounts: Record<string, UnixAc
   const yaml = `{${names.map((n) => `${n}: ${accounts[n]!.name}`).join(", ")}}`;
   return { accounts, yaml };
 }
+
+/**
+ * For tests about something else that submit jobs as several users: as root (CI), each user
+ * gets a throwaway account and this returns the `jobs.accounts` mapping; otherwise (the
+ * server runs every job as its own account) an empty one.
+ */
+export function accountsFor(names: string[]): Record<string, string> {
+  if (cannotMakeAccounts()) return {};
+  const { accounts } = makeAccounts(names);
+  return Object.fromEntries(names.map((n) => [n, accounts[n]!.name]));
+}
