@@ -17,8 +17,13 @@ import { procStartOf, procStateOf, type StartedRecord } from "./job-state-dir.ts
  * The status needs no atomic rename: it is read only once the wrapper has exited. Why the
  * command could not run is written to the same file after a `!`.
  * Arguments: $1 command, $2 status file, $3 directory, $4 stdout path, $5 stderr path, $6 umask.
+ * Variables hidden by `hideFromRoot` are put back first.
  */
 export const WRAPPER = `trap 'stopped=1' TERM INT HUP
+for __gridq_n in $__GRIDQ_ENV_NAMES; do
+eval "export $__gridq_n=\\"\\$__GRIDQ_ENV_$__gridq_n\\"; unset __GRIDQ_ENV_$__gridq_n"
+done
+unset __GRIDQ_ENV_NAMES __gridq_n
 fail() { echo "!$1" > "$2"; exit 126; }
 umask "$6"
 cd -- "$3" 2>/dev/null || fail "cannot enter directory $3 as $(id -un): it does not exist or the account may not enter it" "$2"
@@ -31,6 +36,22 @@ __gridq_cmd=$1
 if [ -n "$stopped" ]; then s=143; else (set --; eval "$__gridq_cmd"); s=$?; fi
 echo "$s" > "$2"
 exit "$s"`;
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The submitter's variables, renamed for the way through a process that runs as root before it
+ * switches to the job's account (setpriv): there, LD_PRELOAD, LD_DEBUG_OUTPUT, GCONV_PATH,
+ * LOCPATH, LC_ALL=/path... would make the dynamic loader or libc load or write files as root.
+ * The wrapper, as the job's account, restores them (`__GRIDQ_ENV_NAMES` lists them). Names
+ * that are not shell variable names are dropped (the server accepts none).
+ */
+export function hideFromRoot(env: Record<string, string>): Record<string, string> {
+  const names = Object.keys(env).filter((n) => ENV_NAME.test(n));
+  const out: Record<string, string> = { __GRIDQ_ENV_NAMES: names.join(" ") };
+  for (const n of names) out[`__GRIDQ_ENV_${n}`] = env[n]!;
+  return out;
+}
 
 /** Signal a whole process group; a group already gone is not an error. */
 export function killGroup(pid: number, signal: NodeJS.Signals): void {

@@ -8,7 +8,7 @@ import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { constants as osc } from "node:os";
 import type { JobReport, KnownLease, Lease } from "../protocol/agent-messages.ts";
 import { prepareUserFolder } from "./job-folder.ts";
-import { alive, killGroup, signalName, WRAPPER } from "./job-process.ts";
+import { alive, hideFromRoot, killGroup, signalName, WRAPPER } from "./job-process.ts";
 import { isSafeLeaseId, JobStateDir, procStartOf } from "./job-state-dir.ts";
 import type { UnixAccount } from "./unix-account.ts";
 
@@ -197,6 +197,8 @@ export class JobRunner {
       // (util-linux) sets them (initgroups) and then execs, so the pid stays the wrapper's. It
       // costs one more exec per job, so only for accounts that need it.
       const viaSetpriv = account !== null && account.groups.length > 0 && existsSync(SETPRIV);
+      // The job's identity variables win over the submitter's.
+      const own = Object.fromEntries(Object.entries(lease.env).filter(([k]) => !Object.hasOwn(ids, k)));
       const [file, args] = viaSetpriv
         ? [SETPRIV, [`--reuid=${account.uid}`, `--regid=${account.gid}`, "--init-groups", "/bin/sh", ...argv]]
         : ["/bin/sh", argv];
@@ -208,7 +210,7 @@ export class JobRunner {
         // it outlives this agent process.
         detached: true,
         stdio: "ignore",
-        env: { ...o.baseEnv, ...who, ...lease.env, ...ids },
+        env: { ...o.baseEnv, ...who, ...(viaSetpriv ? hideFromRoot(own) : own), ...ids },
         ...(account && !viaSetpriv ? { uid: account.uid, gid: account.gid } : {}),
       });
     } catch (e) {

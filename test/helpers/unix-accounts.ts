@@ -41,10 +41,14 @@ export function cannotMakeAccounts(): string | false {
 }
 
 /**
- * Create one fresh unprivileged account per name (`gqXXXXXX<name>`, its own group, no home):
- * returns them by the given names, and the `jobs.accounts` YAML mapping those names to them.
+ * Create one fresh unprivileged account per name (`gqXXXXXX<name>`, its own group, no home,
+ * members of `groups` if given): returns them by the given names, and the `jobs.accounts`
+ * YAML mapping those names to them.
  */
-export function makeAccounts(names: string[]): { accounts: Record<string, UnixAccount>; yaml: string } {
+export function makeAccounts(
+  names: string[],
+  o: { groups?: string[] } = {},
+): { accounts: Record<string, UnixAccount>; yaml: string } {
   const tag = randomBytes(3).toString("hex");
   const accounts: Record<string, UnixAccount> = {};
   for (const n of names) {
@@ -56,6 +60,7 @@ export function makeAccounts(names: string[]): { accounts: Record<string, UnixAc
       "--shell",
       "/bin/sh",
       "--user-group",
+      ...(o.groups?.length ? ["--groups", o.groups.join(",")] : []),
       unix,
     ]);
     made.push(unix);

@@ -102,3 +102,39 @@ describe("a job's paths never borrow the root agent's rights", { skip }, () => {
     );
   });
 });
+
+describe("a job's environment never reaches a process that runs as root", { skip }, () => {
+  let server: GridqServer;
+  let carol: GridqClient;
+
+  before(async () => {
+    // With supplementary groups, the agent starts the job through setpriv, as root until it
+    // switches: the job's environment must not steer the dynamic loader of that root process.
+    const made = makeAccounts(["carol"], { groups: ["users"] });
+    server = await startGridq({ config: `jobs: {accounts: ${made.yaml}}\nsite: {cores: 1}\n` });
+    const r = await server.cli(["user", "add", "carol"], { input: "a-long-password\n" });
+    assert.equal(r.code, 0, r.stderr);
+    carol = new GridqClient({ url: server.url, credentials: { user: "carol", password: "a-long-password" } });
+  });
+  after(() => server?.stop());
+
+  test("loader variables (LD_DEBUG_OUTPUT, LD_PRELOAD...) do not make root write files", async () => {
+    const trap = join(server.home, "pwned");
+    const j = await carol.submitJob("local", {
+      // Shell builtins only: any program the job starts prints the loader's trace itself.
+      command: 'echo "$LD_DEBUG_OUTPUT $GRIDQ_JOB_ID ${__GRIDQ_ENV_NAMES-restored}"',
+      env: { LD_DEBUG: "files", LD_DEBUG_OUTPUT: trap, GRIDQ_JOB_ID: "forged" },
+      stderr: "/dev/null",
+    });
+    const done = await carol.waitJob("local", j.uid);
+    assert.equal(done.state, "terminated", done.message);
+    const { readdirSync } = await import("node:fs");
+    assert.deepEqual(
+      readdirSync(server.home).filter((f) => f.startsWith("pwned")),
+      [],
+      "the root setpriv wrote no loader output in the data folder",
+    );
+    // The job itself still gets the variables it asked for (but not a forged job id).
+    assert.equal(await text(carol, j.uid), `${trap} ${j.uid} restored\n`);
+  });
+});
