@@ -122,7 +122,7 @@ describe("a job's environment never reaches a process that runs as root", { skip
     const trap = join(server.home, "pwned");
     const j = await carol.submitJob("local", {
       // Shell builtins only: any program the job starts prints the loader's trace itself.
-      command: 'echo "$LD_DEBUG_OUTPUT $GRIDQ_JOB_ID ${__GRIDQ_ENV_NAMES-restored}"',
+      command: `echo "$LD_DEBUG_OUTPUT $GRIDQ_JOB_ID \${__GRIDQ_ENV_NAMES-restored}"`,
       env: { LD_DEBUG: "files", LD_DEBUG_OUTPUT: trap, GRIDQ_JOB_ID: "forged" },
       stderr: "/dev/null",
     });
