@@ -242,7 +242,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
         accountFailures: 100,
         maxSeconds: 300,
         forgetAfter: 3600,
-        perAddressChecks: 2,
+        perAddressChecks: 1,
       },
     },
     jobs: {
@@ -313,7 +313,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       basicCacheTtl: num("auth.basicCacheTtl", g("auth.basicCacheTtl"), 0, 3600),
       userCacheTtl: num("auth.userCacheTtl", g("auth.userCacheTtl"), 0, 60),
       lockout: {
-        pairFailures: num("auth.lockout.pairFailures", g("auth.lockout.pairFailures"), 1, 1000, true),
+        pairFailures: num("auth.lockout.pairFailures", g("auth.lockout.pairFailures"), 1, 100_000, true),
         addressFailures: num(
           "auth.lockout.addressFailures",
           g("auth.lockout.addressFailures"),

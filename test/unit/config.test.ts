@@ -59,7 +59,7 @@ test("defaults, with the data folder from GRIDQ_HOME", () => {
         accountFailures: 100,
         maxSeconds: 300,
         forgetAfter: 3600,
-        perAddressChecks: 2,
+        perAddressChecks: 1,
       },
     },
     jobs: {

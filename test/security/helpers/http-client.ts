@@ -1,7 +1,7 @@
 // Test helper: plain HTTP calls to a real server, from a chosen loopback source address (127.0.0.x
 // stands for different clients), and the users a security test needs.
 
-import { request } from "node:http";
+import { type Agent, request } from "node:http";
 import type { GridqServer } from "../../helpers/gridq-process.ts";
 
 export interface Answer {
@@ -15,12 +15,12 @@ export const basic = (user: string, password: string): string =>
   `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
 export const bearer = (token: string): string => `Bearer ${token}`;
 
-/** One request on a fresh connection from `from` (default 127.0.0.1). */
+/** One request on a fresh connection from `from` (default 127.0.0.1), or on `agent`'s. */
 export function call(
   url: string,
   method: string,
   path: string,
-  o: { auth?: string; body?: unknown; form?: Record<string, string>; from?: string } = {},
+  o: { auth?: string; body?: unknown; form?: Record<string, string>; from?: string; agent?: Agent } = {},
 ): Promise<Answer> {
   const u = new URL(path, url);
   const payload =
@@ -36,7 +36,12 @@ export function call(
   return new Promise((res, rej) => {
     const req = request(
       u,
-      { method, headers, localAddress: o.from ?? "127.0.0.1", agent: false, timeout: 30_000 },
+      {
+        method,
+        headers,
+        ...(o.agent ? { agent: o.agent } : { localAddress: o.from ?? "127.0.0.1", agent: false }),
+        timeout: 30_000,
+      },
       (r) => {
         let text = "";
         r.setEncoding("utf8");
