@@ -16,6 +16,7 @@ import {
   serverUrl,
 } from "./session.ts";
 import { shellJoin } from "./shell-quote.ts";
+import { addUserAdminCommands } from "./user-commands.ts";
 
 const now = () => Date.now() / 1000;
 
@@ -353,57 +354,7 @@ export function buildProgram(): Command {
       const u = await makeClient(g).createUser(name, password, Boolean(o.admin));
       makeOutput(Boolean(g.json)).print(`user ${u.name} created (${u.role})`, u);
     });
-  common(user.command("list"))
-    .description("list users, their role and whether they are disabled")
-    .action(async (_o: unknown, cmd: Command) => {
-      const g = globals(cmd);
-      const r = await makeClient(g).listUsers();
-      makeOutput(Boolean(g.json)).print(
-        r.items.map((u) => `${u.name} ${u.role}${u.disabled ? " disabled" : ""}`).join("\n"),
-        r,
-      );
-    });
-  common(user.command("delete"))
-    .description("delete a user: their password and every token stop working at once (jobs stay)")
-    .argument("<name>")
-    .action(async (name: string, _o: unknown, cmd: Command) => {
-      const g = globals(cmd);
-      await makeClient(g).deleteUser(name);
-      makeOutput(Boolean(g.json)).print(`user ${name} deleted`, { name, deleted: true });
-    });
-  for (const [verb, disabled] of [
-    ["disable", true],
-    ["enable", false],
-  ] as const) {
-    common(user.command(verb))
-      .description(
-        disabled
-          ? "disable a user: their password and tokens are refused until enabled again"
-          : "enable a disabled user again",
-      )
-      .argument("<name>")
-      .action(async (name: string, _o: unknown, cmd: Command) => {
-        const g = globals(cmd);
-        const u = await makeClient(g).setUserDisabled(name, disabled);
-        makeOutput(Boolean(g.json)).print(`user ${u.name} ${verb}d`, u);
-      });
-  }
-
-  const token = program.command("token").description("manage bearer tokens");
-  common(token.command("revoke"))
-    .description("revoke every token issued until now to you (or, for admins, to --user), jobs' included")
-    .option("-u, --user <name>", "whose tokens (default: yours)")
-    .action(async (o: { user?: string }, cmd: Command) => {
-      const g = globals(cmd);
-      const client = makeClient(g);
-      const name = o.user ?? (await client.whoami()).user;
-      const u = await client.revokeTokens(name);
-      makeOutput(Boolean(g.json)).print(
-        `tokens of ${u.name} issued before ${new Date((u.tokens_not_before ?? 0) * 1000).toISOString()} revoked` +
-          (o.user ? "" : ": log in again (gridq login)"),
-        u,
-      );
-    });
+  addUserAdminCommands(program, user, { common, globals });
 
   return program;
 }

@@ -135,6 +135,28 @@ describe("a token is only as good as its user in the store", () => {
     assert.equal((await whoami(bearer(tokens.erin!))).status, 401);
   });
 
+  test("bad input to the user routes is a 4xx naming the problem", async () => {
+    const notBool = await call(server.url, "PATCH", "/3.0/users/alice", {
+      auth: admin,
+      body: { disabled: "maybe" },
+    });
+    assert.equal(notBool.status, 400);
+    assert.match(String(notBool.body.message), /disabled/);
+    const extra = await call(server.url, "PATCH", "/3.0/users/alice", {
+      auth: admin,
+      body: { disabled: false, role: "admin" },
+    });
+    assert.equal(extra.status, 400);
+    assert.match(String(extra.body.message), /role/);
+    assert.equal((await call(server.url, "DELETE", "/3.0/users/no-such-user", { auth: admin })).status, 404);
+    assert.equal(
+      (await call(server.url, "DELETE", `/3.0/users/${"x".repeat(100)}`, { auth: admin })).status,
+      400,
+    );
+    const revoke = await call(server.url, "POST", "/3.0/users/no-such-user/revoke-tokens", { auth: admin });
+    assert.equal(revoke.status, 404);
+  });
+
   test("a token cannot mint a longer-lived token than itself", async () => {
     const short = await call(server.url, "POST", "/3.0/auth/token", {
       auth: basic("frank", "frank-password"),
