@@ -162,7 +162,7 @@ export class Authenticator {
     const { tokenTtl, maxTokenTtl } = this.#deps.config.auth;
     let exp = Math.floor(now) + Math.max(1, Math.min(ttl ?? tokenTtl, maxTokenTtl));
     if (actor.tokenExpires !== undefined) exp = Math.min(exp, Math.floor(actor.tokenExpires));
-    const { token } = await this.#tokens.sign({ kind: "user", sub: actor.name, exp });
+    const { token } = this.#tokens.sign({ kind: "user", sub: actor.name, exp });
     return { token, expiresIn: Math.max(0, exp - Math.floor(now)), tokenType: "Bearer" };
   }
 
@@ -172,7 +172,7 @@ export class Authenticator {
    */
   async issueJobToken(job: Pick<JobRecord, "id" | "site" | "user" | "walltime">): Promise<string> {
     const exp = Math.ceil(this.#deps.clock.now()) + job.walltime + JOB_TOKEN_SLACK;
-    return (await this.#tokens.sign({ kind: "job", sub: job.user, exp, site: job.site, job: job.id })).token;
+    return this.#tokens.sign({ kind: "job", sub: job.user, exp, site: job.site, job: job.id }).token;
   }
 
   #actorOf(user: UserRecord, claims?: TokenClaims): Actor {
