@@ -195,13 +195,13 @@ test("another server sharing the store sees a deletion within auth.userCacheTtl"
     assert.equal(del.status, 204);
     const start = Date.now();
     let status = 200;
-    while (status === 200 && Date.now() - start < 5000) {
+    while (status === 200 && Date.now() - start < 10_000) {
       status = (await call(second.url, "GET", "/3.0/auth/whoami", { auth: t })).status;
       if (status === 200) await new Promise((r) => setTimeout(r, 100));
     }
-    assert.equal(status, 401, "the other server still honours the deleted user's token after 5 s");
-    // 1 s cache, plus scheduling slack on a loaded machine.
-    assert.ok(Date.now() - start < 3000, `seen after ${Date.now() - start} ms`);
+    assert.equal(status, 401, "the other server still honours the deleted user's token after 10 s");
+    // A 1 s cache, plus the slack a loaded machine needs for a few requests.
+    assert.ok(Date.now() - start < 5000, `seen after ${Date.now() - start} ms`);
   } finally {
     await second.stop();
   }
