@@ -20,6 +20,10 @@ export async function authRoutes(app: FastifyInstance, opts: { services: AppServ
     "/auth/token",
     {
       config: { public: true },
+      // `curl -X POST -u user:password .../auth/token` sends no body: that is an empty one.
+      preValidation: async (req) => {
+        req.body ??= {};
+      },
       schema: {
         summary:
           "Issue a bearer token (credentials as Basic auth, or username/password in the body; with a bearer token, one that expires no later than it)",
