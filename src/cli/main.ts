@@ -16,6 +16,7 @@ import {
   serverUrl,
 } from "./session.ts";
 import { shellJoin } from "./shell-quote.ts";
+import { addUserAdminCommands } from "./user-commands.ts";
 
 const now = () => Date.now() / 1000;
 
@@ -352,6 +353,7 @@ export function buildProgram(): Command {
       const u = await makeClient(g).createUser(name, password, Boolean(o.admin));
       makeOutput(Boolean(g.json)).print(`user ${u.name} created (${u.role})`, u);
     });
+  addUserAdminCommands(program, user, { common, globals });
 
   return program;
 }

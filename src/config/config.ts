@@ -8,6 +8,22 @@ import type { QueueDef } from "../domain/queues.ts";
 import { JOB_ACCOUNT_DEFAULTS, type JobAccountSettings, jobAccountSettings } from "./job-accounts-config.ts";
 import { queuesSetting } from "./queues-config.ts";
 
+/** Password guessing limits (src/services/login-limiter.ts applies them). */
+export interface LockoutSettings {
+  /** Failed logins for one account from one address that lock that pair (the tight limit). */
+  pairFailures: number;
+  /** Failed logins from one address, all accounts together (spraying many accounts). */
+  addressFailures: number;
+  /** Failed logins for one account, all addresses together (the loose, distributed limit). */
+  accountFailures: number;
+  /** Longest lockout in seconds: it lasts 1 s, then doubles with each further failure, up to this. */
+  maxSeconds: number;
+  /** Seconds without a failure after which a counter starts again from zero. */
+  forgetAfter: number;
+  /** Password checks one address may have running at once; more get 429 at once. */
+  perAddressChecks: number;
+}
+
 export interface GridqConfig {
   /** The data folder: database, keys, credentials, job outputs. */
   home: string;
@@ -52,6 +68,13 @@ export interface GridqConfig {
     maxTokenTtl: number;
     /** Seconds a verified Basic credential is remembered (avoids one KDF run per request). */
     basicCacheTtl: number;
+    /**
+     * Seconds a server trusts its copy of a user's row (exists, enabled, role, token stamp):
+     * the longest a change made through another server sharing the store takes to be seen here.
+     */
+    userCacheTtl: number;
+    /** Password guessing: lockouts per (account, address), address and account (login-limiter.ts). */
+    lockout: LockoutSettings;
   };
   jobs: {
     /** Seconds; used when neither `walltime` nor the resources give one. */
@@ -208,7 +231,20 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
     reference: { path: "", prefix: "data/grid5000", branch: "", publicReads: true },
     agent: { node: "" },
     db: { engine: "sqlite", path: join(home, "gridq.db") },
-    auth: { tokenTtl: 4 * 3600, maxTokenTtl: 30 * 86400, basicCacheTtl: 60 },
+    auth: {
+      tokenTtl: 4 * 3600,
+      maxTokenTtl: 30 * 86400,
+      basicCacheTtl: 60,
+      userCacheTtl: 5,
+      lockout: {
+        pairFailures: 5,
+        addressFailures: 30,
+        accountFailures: 100,
+        maxSeconds: 300,
+        forgetAfter: 3600,
+        perAddressChecks: 1,
+      },
+    },
     jobs: {
       defaultWalltime: 3600,
       killGrace: 5,
@@ -274,6 +310,33 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       tokenTtl: num("auth.tokenTtl", g("auth.tokenTtl"), 1, 365 * 86400),
       maxTokenTtl: num("auth.maxTokenTtl", g("auth.maxTokenTtl"), 1, 365 * 86400),
       basicCacheTtl: num("auth.basicCacheTtl", g("auth.basicCacheTtl"), 0, 3600),
+      userCacheTtl: num("auth.userCacheTtl", g("auth.userCacheTtl"), 0, 60),
+      lockout: {
+        pairFailures: num("auth.lockout.pairFailures", g("auth.lockout.pairFailures"), 1, 100_000, true),
+        addressFailures: num(
+          "auth.lockout.addressFailures",
+          g("auth.lockout.addressFailures"),
+          1,
+          100_000,
+          true,
+        ),
+        accountFailures: num(
+          "auth.lockout.accountFailures",
+          g("auth.lockout.accountFailures"),
+          1,
+          100_000,
+          true,
+        ),
+        maxSeconds: num("auth.lockout.maxSeconds", g("auth.lockout.maxSeconds"), 1, 86400),
+        forgetAfter: num("auth.lockout.forgetAfter", g("auth.lockout.forgetAfter"), 1, 30 * 86400),
+        perAddressChecks: num(
+          "auth.lockout.perAddressChecks",
+          g("auth.lockout.perAddressChecks"),
+          1,
+          64,
+          true,
+        ),
+      },
     },
     jobs: {
       defaultWalltime: num("jobs.defaultWalltime", g("jobs.defaultWalltime"), 1, 365 * 86400),

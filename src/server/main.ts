@@ -144,10 +144,8 @@ export async function assemble(
   scheduler = new Scheduler(deps);
   const hub = new AgentHub(deps, scheduler);
   const services: AppServices = { deps, auth, hub, scheduler };
-  // Jobs call the server as their submitter (`gridq exec` from inside a job).
-  hub.setJobAccess({
-    token: async (user, ttl) => (await auth.issueToken({ name: user, admin: false }, ttl)).token,
-  });
+  // Jobs call the server for `gridq exec` with a token scoped to the job (its nodes, its walltime).
+  hub.setJobAccess({ token: (job) => auth.issueJobToken(job) });
 
   const me = userInfo();
   // A root server's jobs run as their submitters' accounts: a user the embedded agent would

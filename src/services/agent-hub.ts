@@ -44,7 +44,7 @@ export class AgentHub implements Dispatcher {
   readonly metrics: NodeMetrics;
   #pending: Pending[] = [];
   #flush: Promise<void> | null = null;
-  #jobToken: ((user: string, ttl: number) => Promise<string>) | null = null;
+  #jobToken: ((job: JobRecord) => Promise<string>) | null = null;
   #publicUrl: string | null = null;
 
   constructor(deps: ServiceDeps, scheduler: Scheduler) {
@@ -60,7 +60,7 @@ export class AgentHub implements Dispatcher {
   }
 
   /** Give jobs a token for their own calls to the server (`gridq exec`), and its URL. */
-  setJobAccess(o: { token: (user: string, ttl: number) => Promise<string>; url?: string }): void {
+  setJobAccess(o: { token: (job: JobRecord) => Promise<string>; url?: string }): void {
     this.#jobToken = o.token;
     if (o.url) this.#publicUrl = o.url;
   }
@@ -69,26 +69,11 @@ export class AgentHub implements Dispatcher {
     this.#publicUrl = url;
   }
 
-  /** Jobs' tokens by user: one signature serves many jobs (signing per job slowed dispatch). */
-  readonly #tokens = new Map<string, { token: Promise<string>; until: number }>();
-
-  /** The lease of a job's current run, with a token valid for its walltime (and some slack). */
+  /** The lease of a job's current run, with the job's own token (scoped to it, for its walltime). */
   async #leaseFor(job: JobRecord): Promise<Lease> {
     const lease = leaseOf(job, this.#deps.config.jobs.defaultDirectory);
     if (this.#publicUrl) lease.serverUrl = this.#publicUrl;
-    if (this.#jobToken) {
-      const need = this.#deps.clock.now() + job.walltime + 600;
-      let t = this.#tokens.get(job.user);
-      if (!t || t.until < need) {
-        // At least an hour, so short jobs of one user share a token.
-        const ttl = Math.max(job.walltime + 600, 3600) + 600;
-        t = { token: this.#jobToken(job.user, ttl), until: this.#deps.clock.now() + ttl };
-        if (this.#tokens.size > 10_000) this.#tokens.clear();
-        this.#tokens.set(job.user, t);
-        t.token.catch(() => this.#tokens.delete(job.user));
-      }
-      lease.jobToken = await t.token;
-    }
+    if (this.#jobToken) lease.jobToken = await this.#jobToken(job);
     return lease;
   }
 

@@ -44,4 +44,8 @@ export interface AccountCheck {
 export interface Actor {
   name: string;
   admin: boolean;
+  /** Set when a job's token authenticated the request: the only job it may act on. */
+  job?: { site: string; id: number };
+  /** Expiry (unix seconds) of the bearer token that authenticated the request, if one did. */
+  tokenExpires?: number;
 }

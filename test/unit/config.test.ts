@@ -48,7 +48,20 @@ test("defaults, with the data folder from GRIDQ_HOME", () => {
     reference: { path: null, prefix: "data/grid5000", branch: null, publicReads: true },
     agent: { node: null },
     db: { engine: "sqlite", path: join(h, "gridq.db") },
-    auth: { tokenTtl: 14400, maxTokenTtl: 2592000, basicCacheTtl: 60 },
+    auth: {
+      tokenTtl: 14400,
+      maxTokenTtl: 2592000,
+      basicCacheTtl: 60,
+      userCacheTtl: 5,
+      lockout: {
+        pairFailures: 5,
+        addressFailures: 30,
+        accountFailures: 100,
+        maxSeconds: 300,
+        forgetAfter: 3600,
+        perAddressChecks: 1,
+      },
+    },
     jobs: {
       defaultWalltime: 3600,
       killGrace: 5,
