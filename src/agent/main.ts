@@ -71,6 +71,8 @@ export async function runRemoteAgent(o: RemoteAgentOptions, signal: AbortSignal)
   try {
     while (!signal.aborted) {
       const outcome = await connectOnce(agent, url, o, signal);
+      // A refusal for now (another agent still holds the node's connection) is retried with
+      // the same backoff; any other refusal is final.
       if (outcome.refused) throw new AgentRefused(outcome.refused);
       if (signal.aborted) break;
       if (outcome.welcomed) delay = BACKOFF_MIN_MS;
@@ -168,7 +170,8 @@ function connectOnce(
       });
       void agent.connect(channel).then((refused) => {
         signal.removeEventListener("abort", onAbort);
-        done({ welcomed, why: "connection closed", ...(refused ? { refused } : {}) });
+        if (refused?.retry) done({ welcomed, why: `refused for now: ${refused.reason}` });
+        else done({ welcomed, why: "connection closed", ...(refused ? { refused: refused.reason } : {}) });
       });
     });
     // Once open, the agent's own close handler settles (it knows whether the server refused us).
