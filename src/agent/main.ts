@@ -66,6 +66,11 @@ export async function runRemoteAgent(o: RemoteAgentOptions, signal: AbortSignal)
     serverUrl: o.server,
     baseEnv: jobBaseEnv(process.env),
     accountFor: (lease) => accountFor(policy, lease),
+    // Test only: die (kill -9) between a job's spawn and the record of its start, to try the
+    // recovery of that instant (test/security/agent-faults-launch.test.ts).
+    ...(process.env.GRIDQ_TEST_AGENT_CRASH_AFTER_SPAWN === "1"
+      ? { afterSpawn: () => process.kill(process.pid, "SIGKILL") }
+      : {}),
   });
   let delay = BACKOFF_MIN_MS;
   try {

@@ -58,10 +58,14 @@ test("a crashed embedded agent is restarted, adopts its running job, and the job
   // Twice: the second restart comes after a longer delay (backoff), still well within deadAfter.
   let previous: number | null = null;
   for (let crash = 0; crash < 2; crash++) {
-    const pid = await eventually(async () => {
-      const p = embeddedAgentPid(server.proc.pid!);
-      return p !== previous && p;
-    }, 10_000, "the embedded agent process");
+    const pid = await eventually(
+      async () => {
+        const p = embeddedAgentPid(server.proc.pid!);
+        return p !== previous && p;
+      },
+      10_000,
+      "the embedded agent process",
+    );
     process.kill(pid, "SIGKILL");
     previous = pid;
     await eventually(async () => !(await node()).connected, 10_000, "the agent's connection gone");
