@@ -18,15 +18,14 @@ export interface FoundProcess {
 }
 
 /**
- * Recovery of a job whose agent died between spawning it and recording `started.json`: its
- * wrapper leads its own session (spawned detached) with `GRIDQ_LEASE_ID=<lease>` in its
- * environment. One scan of /proc finds the session leaders carrying one of `ids`; the caller
- * checks the uid is the job's account (a process of another account could carry any marker).
- * Environments of other accounts are readable only by root: a non-root agent, whose jobs run as
- * itself, reads its own. Rare (a crash at that instant), so a whole scan is affordable.
+ * The session leaders carrying `GRIDQ_LEASE_ID=<one of ids>` in their environment: a job's wrapper
+ * is spawned detached (its own session) with its lease id there. Several processes may carry one
+ * id (a job can start sessions of its own): all are returned, the caller picks. Environments of
+ * other accounts are readable only by root; a non-root agent, whose jobs run as itself, reads its
+ * own. Rare (a crash at that instant), so a whole scan of /proc is affordable.
  */
-function findLeaseProcesses(ids: ReadonlySet<string>): Map<string, FoundProcess> {
-  const found = new Map<string, FoundProcess>();
+function findLeaseProcesses(ids: ReadonlySet<string>): Map<string, FoundProcess[]> {
+  const found = new Map<string, FoundProcess[]>();
   if (ids.size === 0) return found;
   let entries: string[];
   try {
@@ -45,10 +44,12 @@ function findLeaseProcesses(ids: ReadonlySet<string>): Map<string, FoundProcess>
         .split("\0")
         .find((e) => e.startsWith(`${LEASE_MARKER}=`));
       const id = entry?.slice(LEASE_MARKER.length + 1);
-      if (id === undefined || !ids.has(id) || found.has(id)) continue;
+      if (id === undefined || !ids.has(id)) continue;
       const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${d}/status`, "utf8"));
       if (!uid) continue;
-      found.set(id, { pid: Number(d), uid: Number(uid[1]), procStart: f[19] ?? null });
+      const list = found.get(id) ?? [];
+      list.push({ pid: Number(d), uid: Number(uid[1]), procStart: f[19] ?? null });
+      found.set(id, list);
     } catch {
       // Gone meanwhile, or another account's process (EACCES): not ours.
     }
@@ -68,10 +69,15 @@ export function findUnrecordedStarts(
 ): Map<string, StartedRecord> {
   const byId = new Map(stored.filter((s) => !s.result && !s.started).map((s) => [s.lease.leaseId, s.lease]));
   const out = new Map<string, StartedRecord>();
-  for (const [id, p] of findLeaseProcesses(new Set(byId.keys()))) {
+  for (const [id, candidates] of findLeaseProcesses(new Set(byId.keys()))) {
     const account = accountFor(byId.get(id)!);
     const uid = account === null ? process.getuid?.() : "refused" in account ? undefined : account.uid;
-    if (uid === undefined || p.uid !== uid) continue;
+    // The wrapper started first: any other carrier of its marker was started by it, or by
+    // someone who read the marker from it afterwards.
+    const p = candidates
+      .filter((c) => c.uid === uid)
+      .sort((x, y) => Number(x.procStart ?? Infinity) - Number(y.procStart ?? Infinity))[0];
+    if (uid === undefined || !p) continue;
     // The walltime counts from the lease's recording, a moment before the spawn.
     const started = { pid: p.pid, procStart: p.procStart, at: disk.leaseSavedAt(id) ?? Date.now() / 1000 };
     try {

@@ -5,12 +5,13 @@
 // agent's test-only GRIDQ_TEST_AGENT_CRASH_AFTER_SPAWN (it kills itself there).
 
 import assert from "node:assert/strict";
-import { chmodSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { chmodSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { GridqClient } from "../../src/sdk/client.ts";
 import { type AgentProcess, nodeTokenFile, startAgent } from "../helpers/agent-process.ts";
-import { eventually, type GridqServer, startGridq, tempDir } from "../helpers/gridq-process.ts";
+import { eventually, type GridqServer, startGridq, tempDir, track } from "../helpers/gridq-process.ts";
 
 const CONFIG = `
 site:
@@ -77,6 +78,19 @@ test("a job whose agent died before recording its start is adopted as running, u
     "the job's process",
   );
   assert.equal((await client.getJob("local", j.uid)).state, "launching");
+  // A decoy carrying the job's marker, in a session of its own, started after the job: the
+  // recovery must follow the job's wrapper, never the decoy (nor signal it at the walltime).
+  const [lease] = readdirSync(join(crashing.stateDir, "jobs"));
+  assert.ok(
+    lease && !existsSync(join(crashing.stateDir, "jobs", lease, "started.json")),
+    "no start recorded",
+  );
+  const decoy = spawn("sleep", ["60"], {
+    detached: true,
+    stdio: "ignore",
+    env: { ...process.env, GRIDQ_LEASE_ID: lease },
+  });
+  track(decoy);
 
   const again = startAgent(server.url, "n1", { tokenFile, stateDir: crashing.stateDir });
   agents.push(again);
@@ -90,11 +104,15 @@ test("a job whose agent died before recording its start is adopted as running, u
     "the job recovered",
   );
   assert.equal(running.state, "running", running.message);
+  const started = JSON.parse(readFileSync(join(crashing.stateDir, "jobs", lease, "started.json"), "utf8"));
+  assert.equal(started.pid, pid, "the job's wrapper is followed, not the decoy");
   // Its walltime (6 s from the spawn) is enforced by the new agent: not left to run its 60 s.
   const done = await client.waitJob("local", j.uid);
   assert.equal(done.state, "error");
   assert.match(done.message ?? "", /walltime exceeded/);
   assert.ok(gone(pid), "the job's process is gone");
+  assert.ok(!gone(decoy.pid!), "the decoy was not signaled");
+  decoy.kill("SIGKILL");
   assert.equal(readFileSync(join(work, `pids-${j.uid}`), "utf8"), `${pid}\n`, "ran exactly once");
   assert.ok(
     done.stopped_at! - done.started_at! < 15,
