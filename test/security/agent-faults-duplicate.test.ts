@@ -1,7 +1,8 @@
 // Hole 9c of issue 10: a second agent presenting a node's credential while the first is connected
 // is refused (for now, with a reason) and never makes the server declare the first's jobs lost;
 // an agent restarted after a "network cut" (its predecessor frozen, its connection still open)
-// is accepted once the old connection has been silent for agents.suspectAfter.
+// is accepted once the old connection has been silent for agents.suspectAfter (3 s here: long
+// enough that the first agent's heartbeats never lapse that long on a loaded machine).
 
 import assert from "node:assert/strict";
 import { chmodSync, readFileSync } from "node:fs";
@@ -15,7 +16,7 @@ const CONFIG = `
 site:
   name: local
   nodes: [{name: n1, cores: 2}]
-agents: {heartbeatInterval: 0.2, suspectAfter: 1.5, deadAfter: 30, metricsInterval: 0}
+agents: {heartbeatInterval: 0.2, suspectAfter: 3, deadAfter: 30, metricsInterval: 0}
 jobs: {killGrace: 1}
 `;
 
@@ -72,13 +73,13 @@ describe("a second agent for a connected node", () => {
     const second = agent();
     await eventually(
       async () => /refused for now: node n1 already has a connected agent/.test(second.log()),
-      10_000,
+      30_000,
       "the second agent refused",
     );
     // It retries rather than exiting (the refusal is for now)...
     await eventually(
       async () => (second.log().match(/refused for now/g) ?? []).length >= 2,
-      10_000,
+      20_000,
       "a second attempt",
     );
     assert.equal(second.proc.exitCode, null, "the refused agent retries, it does not exit");
@@ -111,13 +112,10 @@ describe("a second agent for a connected node", () => {
     const cutAt = Date.now();
     // The node's agent is restarted on the same state folder (the jobs on disk are its own).
     const again = agent(old.stateDir);
-    await eventually(
-      async () => /refused for now/.test(again.log()),
-      10_000,
-      "refused while the old one lingers",
-    );
-    // Silent for suspectAfter: the node is suspected (its job keeps its state)...
-    await eventually(async () => (await n1()).state === "suspected", 10_000, "suspected");
+    // Silent for suspectAfter: the node is suspected (its job keeps its state). Had the newcomer
+    // been accepted at once (the newer connection winning), its heartbeats would have kept the
+    // node alive; it is refused for now instead (test above), so the silence shows.
+    await eventually(async () => (await n1()).state === "suspected", 15_000, "suspected");
     assert.equal((await client.getJob("local", j.uid)).state, "running");
     // ... and the restarted agent's next attempt replaces the old connection.
     await eventually(
@@ -125,7 +123,7 @@ describe("a second agent for a connected node", () => {
       40_000,
       "accepted",
     );
-    assert.ok(Date.now() - cutAt >= 1_400, "not before the old connection was suspected");
+    assert.ok(Date.now() - cutAt >= 2_900, "not before the old connection was suspected");
     // The old process is gone for good (its host was cut off); the new agent follows the job.
     await old.stop("SIGKILL");
     const done = await client.waitJob("local", j.uid);
