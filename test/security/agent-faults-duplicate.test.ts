@@ -20,6 +20,12 @@ agents: {heartbeatInterval: 0.2, suspectAfter: 3, deadAfter: 30, metricsInterval
 jobs: {killGrace: 1}
 `;
 
+/**
+ * The tests' admin is root in CI: remote agents (without the local-admin exception) run its jobs
+ * as root only with jobs.allowRoot. Accounts are not these tests' subject.
+ */
+const ROOT_JOBS = { env: { GRIDQ_ALLOW_ROOT_JOBS: "1" } };
+
 const tokenOf = (home: string): string =>
   JSON.parse(readFileSync(join(home, "credentials.json"), "utf8")).token;
 
@@ -46,7 +52,7 @@ describe("a second agent for a connected node", () => {
   });
 
   const agent = (stateDir?: string): AgentProcess => {
-    const a = startAgent(server.url, "n1", { tokenFile, ...(stateDir ? { stateDir } : {}) });
+    const a = startAgent(server.url, "n1", { tokenFile, ...ROOT_JOBS, ...(stateDir ? { stateDir } : {}) });
     started.push(a);
     return a;
   };

@@ -21,6 +21,12 @@ agents: {heartbeatInterval: 0.2, suspectAfter: 1.5, deadAfter: 30, metricsInterv
 jobs: {killGrace: 1}
 `;
 
+/**
+ * The tests' admin is root in CI: remote agents (without the local-admin exception) run its jobs
+ * as root only with jobs.allowRoot. Accounts are not these tests' subject.
+ */
+const ROOT_JOBS = { env: { GRIDQ_ALLOW_ROOT_JOBS: "1" } };
+
 let server: GridqServer;
 let client: GridqClient;
 let work: string;
@@ -52,7 +58,7 @@ test("a job whose agent died before recording its start is adopted as running, u
   const tokenFile = await nodeTokenFile(server, "n1");
   const crashing = startAgent(server.url, "n1", {
     tokenFile,
-    env: { GRIDQ_TEST_AGENT_CRASH_AFTER_SPAWN: "1" },
+    env: { ...ROOT_JOBS.env, GRIDQ_TEST_AGENT_CRASH_AFTER_SPAWN: "1" },
   });
   agents.push(crashing);
   const j = await client.submitJob("local", {
@@ -92,7 +98,7 @@ test("a job whose agent died before recording its start is adopted as running, u
   });
   track(decoy);
 
-  const again = startAgent(server.url, "n1", { tokenFile, stateDir: crashing.stateDir });
+  const again = startAgent(server.url, "n1", { tokenFile, stateDir: crashing.stateDir, ...ROOT_JOBS });
   agents.push(again);
   // Found and followed: reported started, not "failed to launch".
   const running = await eventually(

@@ -14,6 +14,7 @@ import { resolveConfig } from "../../src/config/config.ts";
 import { type Assembled, assemble } from "../../src/server/main.ts";
 import { createUser } from "../../src/services/auth.ts";
 import { eventually } from "../helpers/gridq-process.ts";
+import { accountsFor } from "../helpers/unix-accounts.ts";
 
 type Principal = "anonymous" | "A" | "B" | "admin";
 const PRINCIPALS: Principal[] = ["anonymous", "A", "B", "admin"];
@@ -144,7 +145,13 @@ before(async () => {
   chmodSync(work, 0o777); // jobs may run as an unprivileged account
   const config = resolveConfig({
     env: {},
-    overrides: { home, "site.cores": 4, "jobs.defaultDirectory": work },
+    // As root, each user's jobs run as a Unix account of their own (made for the test).
+    overrides: {
+      home,
+      "site.cores": 4,
+      "jobs.defaultDirectory": work,
+      "jobs.accounts": accountsFor(["alice", "bob", "boss"]),
+    },
   });
   a = await assemble(config, { logger: false });
   assert.ok(a.node, "the embedded agent's node");
