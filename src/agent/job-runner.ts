@@ -9,7 +9,8 @@ import { constants as osc } from "node:os";
 import type { JobReport, KnownLease, Lease } from "../protocol/agent-messages.ts";
 import { prepareUserFolder } from "./job-folder.ts";
 import { alive, hideFromRoot, killGroup, signalName, WRAPPER } from "./job-process.ts";
-import { isSafeLeaseId, JobStateDir, procStartOf } from "./job-state-dir.ts";
+import { findUnrecordedStarts, LEASE_MARKER } from "./job-recovery.ts";
+import { isSafeLeaseId, JobStateDir, procStartOf, type StartedRecord } from "./job-state-dir.ts";
 import type { UnixAccount } from "./unix-account.ts";
 
 export type Report = JobReport;
@@ -32,6 +33,11 @@ export interface RunnerOptions {
   /** Milliseconds between liveness checks of jobs this agent did not spawn itself. */
   pollInterval?: number;
   report: (r: Report) => void;
+  /**
+   * Test only (GRIDQ_TEST_AGENT_CRASH_AFTER_SPAWN, read by agent/main.ts): called between a job's
+   * spawn and the record of its start, where the test kills the agent to try recovery.
+   */
+  afterSpawn?: () => void;
 }
 
 interface Running {
@@ -66,13 +72,18 @@ export class JobRunner {
 
   /** Take back the jobs of a previous agent process from disk: follow the live, report the rest. */
   recover(): void {
-    for (const s of this.#disk.load()) {
+    const stored = this.#disk.load();
+    // Leases recorded but never marked started: the agent may have died between the spawn and
+    // `started.json`; their wrappers are looked for by the lease id in their environment.
+    const found = findUnrecordedStarts(this.#disk, stored, this.#o.accountFor);
+    for (const s of stored) {
       const r = this.#entry(s.lease);
-      if (s.result) {
-        r.result = s.result;
-        continue;
-      }
-      if (!s.started) {
+      const started = s.started ?? found.get(s.lease.leaseId);
+      if (s.result) r.result = s.result;
+      else if (started) this.#adopt(r, started);
+      // It ran and ended while no agent watched: its wrapper left the outcome.
+      else if (this.#disk.hasOutcome(s.lease.leaseId)) this.#exited(r, null, null, true);
+      else {
         // The agent died between recording the lease and spawning: nothing ran, nothing will.
         this.#finish(r, {
           type: "failed",
@@ -81,21 +92,32 @@ export class JobRunner {
           reason: "the agent stopped while launching the job",
           at: now(),
         });
-        continue;
       }
-      r.pid = s.started.pid;
-      this.#armWalltime(r, s.started.at);
-      const started = s.started;
-      const poll = () => {
-        if (alive(started)) {
-          r.pollTimer = setTimeout(poll, this.#o.pollInterval ?? 500);
-          return;
-        }
-        r.pollTimer = null;
-        this.#exited(r, this.#disk.readStatus(r.lease.leaseId), null, true);
-      };
-      poll();
     }
+  }
+
+  /** Follow a process this agent did not spawn: walltime, and its end by polling. */
+  #adopt(r: Running, started: StartedRecord): void {
+    r.pid = started.pid;
+    // Said again: the previous agent may have died before its `started` reached the server (a
+    // job left `launching`); a repeated one is a stale report the server ignores.
+    this.#o.report({
+      type: "started",
+      leaseId: r.lease.leaseId,
+      jobId: r.lease.jobId,
+      pid: started.pid,
+      at: started.at,
+    });
+    this.#armWalltime(r, started.at);
+    const poll = () => {
+      if (alive(started)) {
+        r.pollTimer = setTimeout(poll, this.#o.pollInterval ?? 500);
+        return;
+      }
+      r.pollTimer = null;
+      this.#exited(r, this.#disk.readStatus(r.lease.leaseId), null, true);
+    };
+    poll();
   }
 
   /** Leases this agent knows: running ones and finished ones awaiting acknowledgement. */
@@ -173,6 +195,8 @@ export class JobRunner {
     });
     const ids = {
       GRIDQ_JOB_ID: String(lease.jobId),
+      // Marks the wrapper: a restarted agent finds a job it spawned but could not record.
+      [LEASE_MARKER]: lease.leaseId,
       GRIDQ_JOB_NAME: lease.jobName ?? "",
       GRIDQ_NODEFILE: nodefile,
       GRIDQ_WORKDIR: lease.directory,
@@ -219,9 +243,16 @@ export class JobRunner {
     r.child = child;
     if (child.pid !== undefined) {
       r.pid = child.pid;
+      o.afterSpawn?.();
       const started = { pid: child.pid, procStart: procStartOf(child.pid), at: now() };
-      // Recorded before anything else can happen to the job: from here a restarted agent adopts it.
-      this.#disk.saveStarted(lease.leaseId, started);
+      // Recorded before anything else can happen to the job: from here a restarted agent adopts
+      // it. A failed write does not fail a job that runs: it is followed from memory, and a
+      // restarted agent would find it by its GRIDQ_LEASE_ID.
+      try {
+        this.#disk.saveStarted(lease.leaseId, started);
+      } catch {
+        // see above
+      }
       o.report({
         type: "started",
         leaseId: lease.leaseId,

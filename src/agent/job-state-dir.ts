@@ -3,7 +3,8 @@
 //
 // Layout under the state dir (private to the agent, 0700):
 //   jobs/<lease>/lease.json    the lease, written before the process is spawned
-//   jobs/<lease>/started.json  {pid, procStart, at}, written right after the spawn
+//   jobs/<lease>/started.json  {pid, procStart, at}, written right after the spawn (without
+//                              it, recovery looks for the wrapper by its GRIDQ_LEASE_ID)
 //   jobs/<lease>/result.json   the final report, kept until the server's `ack`
 //   acked                      lease ids acknowledged lately: a late `run` is never run again
 // and under the run dir (the agent's, 0711: job accounts reach their own entry, list nothing):
@@ -30,6 +31,7 @@ import {
   renameSync,
   rmdirSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -205,6 +207,20 @@ export class JobStateDir {
       closeSync(fd);
     }
     writeAtomic(join(this.#dir(lease.leaseId), "lease.json"), JSON.stringify(lease));
+  }
+
+  /** When the lease was recorded (just before its spawn), in UNIX seconds; null if unknown. */
+  leaseSavedAt(leaseId: string): number | null {
+    try {
+      return statSync(join(this.#dir(leaseId), "lease.json")).mtimeMs / 1000;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Did the job's wrapper leave an exit status or a failure reason (it ran, and ended)? */
+  hasOutcome(leaseId: string): boolean {
+    return this.readStatus(leaseId) !== null || this.readFailure(leaseId) !== null;
   }
 
   #removeStatus(leaseId: string): void {

@@ -68,11 +68,18 @@ export async function runRemoteAgent(o: RemoteAgentOptions, signal: AbortSignal)
     serverUrl: o.server,
     baseEnv: jobBaseEnv(process.env),
     accountFor: (lease) => accountFor(policy, lease),
+    // Test only: die (kill -9) between a job's spawn and the record of its start, to try the
+    // recovery of that instant (test/security/agent-faults-launch.test.ts).
+    ...(process.env.GRIDQ_TEST_AGENT_CRASH_AFTER_SPAWN === "1"
+      ? { afterSpawn: () => process.kill(process.pid, "SIGKILL") }
+      : {}),
   });
   let delay = BACKOFF_MIN_MS;
   try {
     while (!signal.aborted) {
       const outcome = await connectOnce(agent, url, o, signal);
+      // A refusal for now (another agent still holds the node's connection) is retried with
+      // the same backoff; any other refusal is final.
       if (outcome.refused) throw new AgentRefused(outcome.refused);
       if (signal.aborted) break;
       if (outcome.welcomed) delay = BACKOFF_MIN_MS;
@@ -170,7 +177,8 @@ function connectOnce(
       });
       void agent.connect(channel).then((refused) => {
         signal.removeEventListener("abort", onAbort);
-        done({ welcomed, why: "connection closed", ...(refused ? { refused } : {}) });
+        if (refused?.retry) done({ welcomed, why: `refused for now: ${refused.reason}` });
+        else done({ welcomed, why: "connection closed", ...(refused ? { refused: refused.reason } : {}) });
       });
     });
     // Once open, the agent's own close handler settles (it knows whether the server refused us).

@@ -47,8 +47,12 @@ export type ServerToAgent =
    * between its node samples (0: none).
    */
   | { type: "welcome"; version: number; heartbeat: number; metrics: number }
-  /** Answer to a refused hello, just before the server closes the connection. */
-  | { type: "reject"; reason: string }
+  /**
+   * Answer to a refused hello, just before the server closes the connection. With `retry`, the
+   * refusal is for now (another agent holds the node's connection): try again later; without it,
+   * trying again will not help.
+   */
+  | { type: "reject"; reason: string; retry?: boolean }
   | { type: "run"; lease: Lease }
   | { type: "kill"; leaseId: string; jobId: number; reason: string }
   /** The job's walltime (seconds from its start) changed: the agent re-arms its timer. */

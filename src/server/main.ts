@@ -1,7 +1,7 @@
 // `gridq serve`: opens the store, bootstraps the first start, wires services, the embedded
 // agent and the HTTP server, and listens. The composition root of the server side.
 
-import { fork } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
@@ -165,7 +165,7 @@ export async function assemble(
     };
   }
   // The embedded agent: the same Agent as `gridq agent`, in its own process over IPC.
-  const embedded = node ? startEmbeddedAgent(config, node, hub, localRootUser) : null;
+  const embedded = node ? startEmbeddedAgent(config, node, hub, localRootUser, log) : null;
 
   const tls = await loadTls(config.tls, config.home, config.server.host, new Date());
   const app = await buildApp({
@@ -206,43 +206,81 @@ export async function assemble(
   };
 }
 
+/**
+ * Restarts of a crashed embedded agent: 0.5 s doubling to 30 s; an agent that stayed up a minute
+ * had no crash loop, so the next restart is quick again.
+ */
+const AGENT_RESTART_MIN_MS = 500;
+const AGENT_RESTART_MAX_MS = 30_000;
+const AGENT_RESTART_RESET_MS = 60_000;
+
 function startEmbeddedAgent(
   config: Readonly<GridqConfig>,
   node: NodeInfo,
   hub: AgentHub,
   localRootUser: string | null,
+  log: pino.Logger,
 ): { stop(): Promise<void> } {
   // Node files and exit statuses must be reachable by the jobs' account, so not under the
-  // private data folder; stable per data folder, so that after a crash the next server's agent
+  // private data folder; stable per data folder, so that after a crash the next agent process
   // adopts the jobs and finds their statuses there.
   const runDir = defaultRunDir(join(config.home, "agent"));
-  const child = fork(fileURLToPath(new URL("../agent/embedded-main.ts", import.meta.url)), [], {
-    env: {
-      ...process.env,
-      GRIDQ_AGENT_OPTIONS: JSON.stringify({
-        node: node.uid,
-        stateDir: join(config.home, "agent"),
-        runDir,
-        killGrace: config.jobs.killGrace,
-        rules: {
-          allowRoot: config.jobs.allowRoot,
-          accounts: config.jobs.accounts,
-          minUid: config.jobs.minUid,
-          denyAccounts: config.jobs.denyAccounts,
-        },
-        localRootUser,
-        umask: config.jobs.umask,
-        baseEnv: jobBaseEnv(),
-      } satisfies EmbeddedAgentOptions),
+  const options = JSON.stringify({
+    node: node.uid,
+    stateDir: join(config.home, "agent"),
+    runDir,
+    killGrace: config.jobs.killGrace,
+    rules: {
+      allowRoot: config.jobs.allowRoot,
+      accounts: config.jobs.accounts,
+      minUid: config.jobs.minUid,
+      denyAccounts: config.jobs.denyAccounts,
     },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-    serialization: "json",
-  });
-  const channel = ipcChannel<AgentToServer, ServerToAgent>(child);
-  hub.attach(node.site, channel);
+    localRootUser,
+    umask: config.jobs.umask,
+    baseEnv: jobBaseEnv(),
+  } satisfies EmbeddedAgentOptions);
+  let child: ChildProcess;
+  let channel: ReturnType<typeof ipcChannel<AgentToServer, ServerToAgent>>;
+  let stopping = false;
+  let delay = AGENT_RESTART_MIN_MS;
+  let restart: NodeJS.Timeout | null = null;
+  const launch = () => {
+    const since = Date.now();
+    child = fork(fileURLToPath(new URL("../agent/embedded-main.ts", import.meta.url)), [], {
+      env: { ...process.env, GRIDQ_AGENT_OPTIONS: options },
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      serialization: "json",
+    });
+    channel = ipcChannel<AgentToServer, ServerToAgent>(child);
+    hub.attach(node.site, channel);
+    // A crashed agent (killed, out of memory) leaves its jobs running, recorded on disk: a new
+    // agent process on the same state dir adopts them and reports their results. Its node is
+    // only `suspected` meanwhile (no new work, jobs keep their state); the restart comes well
+    // before agents.deadAfter would fail its jobs, but for a crash loop at the longest delay.
+    child.once("exit", (code, signal) => {
+      if (stopping) return;
+      if (Date.now() - since >= AGENT_RESTART_RESET_MS) delay = AGENT_RESTART_MIN_MS;
+      log.error(
+        { node: node.uid, code, signal, restartIn: delay / 1000 },
+        "embedded agent exited: restarting it",
+      );
+      restart = setTimeout(() => {
+        restart = null;
+        if (!stopping) launch();
+      }, delay);
+      delay = Math.min(delay * 2, AGENT_RESTART_MAX_MS);
+    });
+  };
+  launch();
   return {
     async stop() {
-      const exited = new Promise((r) => (child.exitCode !== null ? r(null) : child.once("exit", r)));
+      stopping = true;
+      if (restart) clearTimeout(restart);
+      const c = child;
+      const exited = new Promise((r) =>
+        c.exitCode !== null || c.signalCode !== null ? r(null) : c.once("exit", r),
+      );
       channel.close();
       await exited;
       // Left in place while jobs still run (they keep running after a stop, and are adopted

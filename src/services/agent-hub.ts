@@ -154,9 +154,9 @@ export class AgentHub implements Dispatcher {
     msg: Extract<AgentToServer, { type: "hello" }>,
     expected: string | undefined,
   ): string | null {
-    const refuse = (reason: string): null => {
+    const refuse = (reason: string, retry = false): null => {
       this.#deps.log.warn({ node: msg.node, site, version: msg.version }, `agent refused: ${reason}`);
-      channel.send({ type: "reject", reason });
+      channel.send({ type: "reject", reason, ...(retry ? { retry } : {}) });
       channel.close();
       return null;
     };
@@ -172,8 +172,16 @@ export class AgentHub implements Dispatcher {
       return refuse(`node ${msg.node} is not a node of site ${site}`);
     }
     const previous = this.#agents.get(msg.node);
+    if (previous && this.liveness.state(msg.node) === "alive") {
+      // One agent per node. The connected one still speaks (heartbeats): a second one presenting
+      // the node's credential is refused, and never gets to reconcile (its empty `running` would
+      // declare the first one's jobs lost). An agent restarted after a network cut the server
+      // has not noticed yet retries: once the old connection has been silent for
+      // agents.suspectAfter, the node is `suspected` and the newcomer replaces it (below).
+      return refuse(`node ${msg.node} already has a connected agent`, true);
+    }
     this.#agents.set(msg.node, { site, channel, reads: new AgentReads((m) => channel.send(m)) });
-    // A newer connection of the same node wins; reads in flight on the old one end now.
+    // The old connection has gone silent: it is dropped, and reads in flight on it end now.
     previous?.reads.closeAll();
     previous?.channel.close();
     this.liveness.heard(msg.node);
