@@ -59,6 +59,22 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       );
     }
   });
+  // Ajv's type coercion turns `Infinity` and `1e400` into Infinity, which passes `type: integer`
+  // and `maximum`: refuse such numbers here, for every route, before any handler sees them.
+  app.addHook("preHandler", async (req) => {
+    for (const [where, values] of [
+      ["params", req.params],
+      ["querystring", req.query],
+      ["body", req.body],
+    ] as const) {
+      if (!values || typeof values !== "object") continue;
+      for (const [k, v] of Object.entries(values)) {
+        if (typeof v === "number" && !Number.isFinite(v)) {
+          throw new GridqError("GRIDQ_VALIDATION", `${where}.${k}: must be a finite number`, { field: k });
+        }
+      }
+    }
+  });
   // Only /3.0 is documented: /stable and /sid serve the same routes.
   app.addHook("onRoute", (route) => {
     // The API documentation is public, like Grid'5000's /doc.

@@ -213,11 +213,11 @@ test("queues: built-in ones overridable field by field, new ones added, bad ones
   assert.deepEqual(
     c.queues.map((q) => [q.name, q.priority, q.maxWalltime]),
     [
-      ["admin", 10, 0],
-      ["production", 5, 0],
+      ["admin", 10, 365 * 86400],
+      ["production", 5, 365 * 86400],
       ["default", 2, 7200],
-      ["besteffort", 0, 0],
-      ["long", 1, 0],
+      ["besteffort", 0, 365 * 86400],
+      ["long", 1, 365 * 86400],
     ],
   );
   const bad = (overrides: Record<string, unknown>, re: RegExp) =>
@@ -226,6 +226,7 @@ test("queues: built-in ones overridable field by field, new ones added, bad ones
       (e: unknown) => e instanceof ConfigError && re.test(e.message),
     );
   bad({ "queues.default.maxWalltime": -1 }, /queues\.default\.maxWalltime: expected a whole number/);
+  bad({ "queues.default.maxWalltime": 1e18 }, /queues\.default\.maxWalltime: expected a whole number up to/);
   bad({ "queues.default.colour": 1 }, /queues\.default\.colour: unknown setting/);
   bad({ "queues.default.besteffort": "yes" }, /queues\.default\.besteffort: expected true or false/);
   bad({ "queues.default": null }, /'default' queue cannot be removed/);

@@ -163,8 +163,9 @@ export function submissionOf(raw: unknown): SubmitJobInput {
   const project = str(body, "project");
   if (project !== undefined) input.project = project;
   if (body.autokill !== undefined) {
-    if (typeof body.autokill !== "number" && typeof body.autokill !== "string")
-      throw bad("autokill", "must be seconds");
+    const k = body.autokill;
+    if ((typeof k !== "number" && typeof k !== "string") || (typeof k === "number" && !(k > 0)))
+      throw bad("autokill", "must be seconds above 0");
     input.walltime = /^\d+$/.test(String(body.autokill)) ? Number(body.autokill) : String(body.autokill);
   }
   return input;
