@@ -11,8 +11,9 @@ import type { Logger as PinoLogger } from "pino";
 import { GridqError } from "../domain/errors.ts";
 import { errorSchema, jobSchema } from "../protocol/job-schemas.ts";
 import type { AppServices } from "./app-services.ts";
+import { capConnections, httpServerOptions, MAX_HEADER_SIZE } from "./connection-limits.ts";
 import { authPlugin } from "./plugins/auth.ts";
-import { errorsPlugin } from "./plugins/errors.ts";
+import { clientErrorHandler, errorsPlugin } from "./plugins/errors.ts";
 import { prometheusPlugin } from "./plugins/prometheus.ts";
 import { acceleratorV3Routes } from "./routes/accelerator-v3.ts";
 import { agentRoutes, agentWebSocketOptions } from "./routes/agents.ts";
@@ -37,8 +38,11 @@ export interface BuildAppOptions {
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const { services } = opts;
   const cfg = services.deps.config.server;
+  const serverOptions = httpServerOptions(cfg);
   const app = Fastify({
-    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key } } : {}),
+    ...(opts.https
+      ? { https: { cert: opts.https.cert, key: opts.https.key, ...serverOptions } }
+      : { http: serverOptions }),
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: cfg.bodyLimit,
     routerOptions: { maxParamLength: 512 },
@@ -46,9 +50,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     genReqId: () => randomUUID(),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
     // Keep-alive: clients reuse connections; idle ones are closed after this long.
-    keepAliveTimeout: 72_000,
+    keepAliveTimeout: cfg.keepAliveTimeout * 1000,
+    requestTimeout: cfg.requestTimeout * 1000,
     forceCloseConnections: "idle",
+    clientErrorHandler: clientErrorHandler(cfg.maxUrlLength, MAX_HEADER_SIZE),
   }) as unknown as FastifyInstance;
+  capConnections(app.server, cfg, Boolean(opts.https));
 
   app.addHook("onRequest", async (req, reply) => {
     reply.header("X-Request-Id", req.id);
