@@ -15,6 +15,7 @@ import { capConnections, httpServerOptions, MAX_HEADER_SIZE } from "./connection
 import { authPlugin } from "./plugins/auth.ts";
 import { clientErrorHandler, errorsPlugin } from "./plugins/errors.ts";
 import { prometheusPlugin } from "./plugins/prometheus.ts";
+import { strictJsonPlugin } from "./plugins/strict-json.ts";
 import { acceleratorV3Routes } from "./routes/accelerator-v3.ts";
 import { agentRoutes, agentWebSocketOptions } from "./routes/agents.ts";
 import { authRoutes } from "./routes/auth.ts";
@@ -92,6 +93,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   });
 
   await app.register(errorsPlugin);
+  await app.register(strictJsonPlugin);
   await app.register(formbody, { bodyLimit: cfg.bodyLimit });
   app.addSchema(jobSchema);
   app.addSchema({ ...errorSchema, $id: "Error" });

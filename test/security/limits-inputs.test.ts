@@ -106,3 +106,31 @@ test("a walltime of the wrong type or beyond the queue's limit is a 400 naming i
   assert.equal(plus.body.walltime, YEAR, plus.text);
   await api(`/3.0/sites/local/jobs/${id}`, { method: "DELETE" });
 });
+
+test("a JSON body's fields have their schema's types (no coercion); a form body's text is still read", async () => {
+  for (const [field, value, why] of [
+    ["command", true, /body\.command: must be a string/],
+    ["name", 5, /body\.name: must be a string/],
+    ["hold", "true", /body\.hold: must be a boolean/],
+    ["array", "2", /body\.array: must be an integer/],
+    ["types", "besteffort", /body\.types: must be a list/],
+    ["types", [1], /body\.types\[0\]: must be a string/],
+    ["env", { A: 1 }, /body\.env\.A: must be a string/],
+    ["env", [], /body\.env: must be an object/],
+  ] as const) {
+    const r = await api("/3.0/sites/local/jobs", { json: { command: "true", hold: true, [field]: value } });
+    isBadRequest(r, why, `${field}=${JSON.stringify(value)}`);
+    assert.equal(r.body.code, "GRIDQ_VALIDATION");
+  }
+  const whole = await api("/3.0/sites/local/jobs", { json: ["command"] });
+  isBadRequest(whole, /body: must be an object/, "a list as the body");
+  const form = await api("/3.0/sites/local/jobs", {
+    form: { command: "true", hold: "true", array: "2", walltime: "1:00" },
+  });
+  assert.equal(form.status, 201, form.text);
+  assert.equal(form.body.state, "hold");
+  assert.equal(form.body.walltime, 3600);
+  for (const id of [form.body.uid as number, (form.body.uid as number) + 1]) {
+    await api(`/3.0/sites/local/jobs/${id}`, { method: "DELETE" });
+  }
+});

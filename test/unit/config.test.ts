@@ -36,7 +36,18 @@ test("defaults, with the data folder from GRIDQ_HOME", () => {
   const h = home();
   assert.deepEqual(resolveWith(h), {
     home: h,
-    server: { host: "127.0.0.1", port: 8080, bodyLimit: 1048576, maxUrlLength: 8192, logLevel: "info" },
+    server: {
+      host: "127.0.0.1",
+      port: 8080,
+      bodyLimit: 1048576,
+      maxUrlLength: 8192,
+      logLevel: "info",
+      keepAliveTimeout: 72,
+      headersTimeout: 20,
+      requestTimeout: 120,
+      maxConnections: 2048,
+      maxConnectionsPerClient: 256,
+    },
     site: { name: "local", cluster: "local", cores: 0, nodes: [] },
     agents: {
       heartbeatInterval: 5,
@@ -203,6 +214,9 @@ test("site.nodes declares agents' nodes; agents' timeouts must grow from heartbe
   bad("site:\n  nodes: [{name: n1, cores: 1}, {name: n1, cores: 2}]\n", /listed twice/);
   bad("agents: {heartbeatInterval: 5, suspectAfter: 5}\n", /suspectAfter must be longer/);
   bad("agents: {suspectAfter: 20, deadAfter: 10}\n", /deadAfter must be longer/);
+  bad("server: {headersTimeout: 30, requestTimeout: 10}\n", /headersTimeout must not be longer/);
+  bad("server: {maxConnectionsPerClient: 0}\n", /server.maxConnectionsPerClient/);
+  bad("server: {keepAliveTimeout: -1}\n", /server.keepAliveTimeout/);
 });
 
 test("queues: built-in ones overridable field by field, new ones added, bad ones refused by key", () => {
