@@ -37,13 +37,10 @@ export class Agent {
     this.#outputs = new OutputSender(
       (m) => this.#channel?.send(m),
       (id) => this.runner.isRunning(id),
-      (user) => {
-        const a = o.accountFor({ user });
-        return a === null ? null : "refused" in a ? a : a.uid;
-      },
+      (user) => o.accountFor({ user }),
     );
     this.#sampler = new NodeSampler(() => this.runner.known().filter((k) => !k.done).length);
-    this.#execs = new ExecRunner((m) => this.#channel?.send(m), o.accountFor, o.baseEnv);
+    this.#execs = new ExecRunner((m) => this.#channel?.send(m), o.accountFor, o.baseEnv, o.umask);
     // Before any connection: jobs of a previous agent process are followed again.
     this.runner.recover();
   }

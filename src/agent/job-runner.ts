@@ -4,10 +4,11 @@
 // whose agent restarted is still followed (pid polled) and its result reported, exactly once.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, existsSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { constants as osc } from "node:os";
 import type { JobReport, KnownLease, Lease } from "../protocol/agent-messages.ts";
-import { alive, killGroup, openOutputs, signalName, WRAPPER } from "./job-process.ts";
+import { prepareUserFolder } from "./job-folder.ts";
+import { alive, hideFromRoot, killGroup, signalName, WRAPPER } from "./job-process.ts";
 import { isSafeLeaseId, JobStateDir, procStartOf } from "./job-state-dir.ts";
 import type { UnixAccount } from "./unix-account.ts";
 
@@ -24,6 +25,8 @@ export interface RunnerOptions {
   accountFor: (lease: Pick<Lease, "user">) => UnixAccount | null | { refused: string };
   /** Environment every job starts from (PATH, LANG...), before the job's own. */
   baseEnv: Record<string, string>;
+  /** Every job's umask, octal (`077`). */
+  umask: string;
   /** The server URL jobs use (a remote agent's --server); else the lease's. */
   serverUrl?: string;
   /** Milliseconds between liveness checks of jobs this agent did not spawn itself. */
@@ -161,9 +164,9 @@ export class JobRunner {
   #spawn(r: Running, account: UnixAccount | null): void {
     const { lease } = r;
     const o = this.#o;
-    if (!existsSync(lease.directory) || !statSync(lease.directory).isDirectory()) {
-      throw new Error(`directory ${lease.directory} does not exist`);
-    }
+    // The directory is entered by the wrapper as the job's account, never by the agent: only
+    // the user's own folder in the server's jobs folder is made for it here, when missing.
+    if (lease.createDirectory) prepareUserFolder(lease.directory, account);
     const nodefile = this.#nodefile(lease);
     writeFileSync(nodefile, `${lease.nodes.flatMap((n) => Array(n.cores).fill(n.node)).join("\n")}\n`, {
       mode: 0o644,
@@ -185,35 +188,33 @@ export class JobRunner {
       ...(lease.site ? { GRIDQ_SITE: lease.site } : {}),
     };
     const who = account ? { HOME: account.home, USER: account.name, LOGNAME: account.name } : {};
-    const fds = lease.agentOpensOutput ? openOutputs(lease, account) : null;
     let child: ChildProcess;
     try {
       const status = this.#disk.statusPath(lease.leaseId);
-      const paths = fds ? ["", ""] : [lease.stdoutPath, lease.stderrPath];
-      const argv = ["-c", WRAPPER, "gridq-job", lease.command, status, ...paths];
+      const paths = [lease.directory, lease.stdoutPath, lease.stderrPath];
+      const argv = ["-c", WRAPPER, "gridq-job", lease.command, status, ...paths, o.umask];
       // Node's uid/gid options drop supplementary groups; for an account that has some, setpriv
       // (util-linux) sets them (initgroups) and then execs, so the pid stays the wrapper's. It
       // costs one more exec per job, so only for accounts that need it.
       const viaSetpriv = account !== null && account.groups.length > 0 && existsSync(SETPRIV);
+      // The job's identity variables win over the submitter's.
+      const own = Object.fromEntries(Object.entries(lease.env).filter(([k]) => !Object.hasOwn(ids, k)));
       const [file, args] = viaSetpriv
         ? [SETPRIV, [`--reuid=${account.uid}`, `--regid=${account.gid}`, "--init-groups", "/bin/sh", ...argv]]
         : ["/bin/sh", argv];
       child = spawn(file, args, {
-        cwd: lease.directory,
+        // Not the job's directory: the spawn would enter it as root, before dropping to the
+        // job's account (a folder inside one the account may not cross); the wrapper enters it.
+        cwd: "/",
         // A new session: the job is its own process group (stop and walltime kill it whole) and
         // it outlives this agent process.
         detached: true,
-        stdio: fds ? ["ignore", fds.out, fds.err] : "ignore",
-        env: { ...o.baseEnv, ...who, ...lease.env, ...ids },
+        stdio: "ignore",
+        env: { ...o.baseEnv, ...who, ...(viaSetpriv ? hideFromRoot(own) : own), ...ids },
         ...(account && !viaSetpriv ? { uid: account.uid, gid: account.gid } : {}),
       });
     } catch (e) {
       throw new Error(`cannot start the job: ${(e as Error).message}`);
-    } finally {
-      if (fds) {
-        closeSync(fds.out);
-        if (fds.err !== fds.out) closeSync(fds.err);
-      }
     }
     r.child = child;
     if (child.pid !== undefined) {

@@ -7,7 +7,7 @@ import WebSocket from "ws";
 import type { AgentToServer, ServerToAgent } from "../protocol/agent-messages.ts";
 import { MAX_AGENT_MESSAGE, webSocketChannel } from "../protocol/websocket-channel.ts";
 import { Agent } from "./agent.ts";
-import { accountFor } from "./job-account.ts";
+import { type AccountRules, accountFor } from "./job-account.ts";
 import { defaultRunDir, removeRunDirIfEmpty } from "./run-dir.ts";
 
 export interface RemoteAgentOptions {
@@ -20,9 +20,9 @@ export interface RemoteAgentOptions {
   /** PEM of a CA to trust in addition to the system's (a self-signed server). */
   ca?: string;
   killGrace: number;
-  runAsSubmitter: boolean;
-  fallbackUser: string;
-  allowRoot: boolean;
+  /** Whose account jobs run as: the agent's own `jobs.*` settings. */
+  rules: AccountRules;
+  umask: string;
   log?: (line: string) => void;
 }
 
@@ -57,12 +57,14 @@ export async function runRemoteAgent(o: RemoteAgentOptions, signal: AbortSignal)
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   // A bad URL is refused before anything is created on disk.
   const url = agentUrl(o.server, o.site, o.node);
-  const policy = { ...o, agentUid: process.getuid?.() ?? -1 };
+  // A remote agent never knows a local first-start admin: root jobs only with jobs.allowRoot.
+  const policy = { ...o.rules, node: o.node, agentUid: process.getuid?.() ?? -1 };
   const agent = new Agent({
     node: o.node,
     stateDir: o.stateDir,
     runDir: o.runDir ?? defaultRunDir(o.stateDir),
     killGrace: o.killGrace,
+    umask: o.umask,
     serverUrl: o.server,
     baseEnv: jobBaseEnv(process.env),
     accountFor: (lease) => accountFor(policy, lease),

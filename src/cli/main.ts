@@ -275,9 +275,8 @@ export function buildProgram(): Command {
               stateDir: o.stateDir ?? join(homeDir(), `agent-${o.node}`),
               ...(o.ca ? { ca: readFileSync(o.ca, "utf8") } : {}),
               killGrace: config.jobs.killGrace,
-              runAsSubmitter: config.jobs.runAsSubmitter,
-              fallbackUser: config.jobs.fallbackUser,
-              allowRoot: config.jobs.allowRoot,
+              rules: config.jobs,
+              umask: config.jobs.umask,
             },
             stop.signal,
           );

@@ -5,6 +5,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { QueueDef } from "../domain/queues.ts";
+import { JOB_ACCOUNT_DEFAULTS, type JobAccountSettings, jobAccountSettings } from "./job-accounts-config.ts";
 import { queuesSetting } from "./queues-config.ts";
 
 export interface GridqConfig {
@@ -67,13 +68,13 @@ export interface GridqConfig {
     killGrace: number;
     /** Directory for jobs submitted without one (not from the CLI). */
     defaultDirectory: string;
-    /** Let jobs run as root when the agent is root. Off by default. */
+    /**
+     * A root agent runs each job as its submitter's Unix account (docs/agents.md); a user whose
+     * account is root runs jobs as root only with this on (or as the local first-start admin of
+     * a server that listens on loopback only). Off by default.
+     */
     allowRoot: boolean;
-    /** When the agent is root and allowRoot is off, jobs run as this unprivileged account. */
-    fallbackUser: string;
-    /** When the agent is root, run each job as its submitter's Unix account (see docs/agents.md). */
-    runAsSubmitter: boolean;
-  };
+  } & JobAccountSettings;
   /** Queues by name, with priority and limits (`admin`, `default`, `besteffort`, `production` by default). */
   queues: QueueDef[];
   scheduler: {
@@ -112,7 +113,6 @@ export const ENV_NAMES = {
   "reference.path": "GRIDQ_REFERENCE",
   "auth.tokenTtl": "GRIDQ_TOKEN_TTL",
   "jobs.allowRoot": "GRIDQ_ALLOW_ROOT_JOBS",
-  "jobs.runAsSubmitter": "GRIDQ_RUN_AS_SUBMITTER",
   "agents.heartbeatInterval": "GRIDQ_HEARTBEAT_INTERVAL",
   "agents.suspectAfter": "GRIDQ_SUSPECT_AFTER",
   "agents.deadAfter": "GRIDQ_DEAD_AFTER",
@@ -233,8 +233,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       killGrace: 5,
       defaultDirectory: join(home, "jobs"),
       allowRoot: false,
-      fallbackUser: "nobody",
-      runAsSubmitter: false,
+      ...JOB_ACCOUNT_DEFAULTS,
     },
     scheduler: { passInterval: 30, fairShareWeight: 0, fairShareHalfLife: 86400 },
     tls: { mode: "off", cert: null, key: null, chain: null, names: [] },
@@ -301,8 +300,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       killGrace: num("jobs.killGrace", g("jobs.killGrace"), 0, 3600),
       defaultDirectory: resolve(home, str("jobs.defaultDirectory", g("jobs.defaultDirectory"))),
       allowRoot: bool("jobs.allowRoot", g("jobs.allowRoot")),
-      fallbackUser: str("jobs.fallbackUser", g("jobs.fallbackUser")),
-      runAsSubmitter: bool("jobs.runAsSubmitter", g("jobs.runAsSubmitter")),
+      ...jobAccountSettings(g, (m) => new ConfigError(m)),
     },
     queues: queuesSetting(g("queues"), (m) => new ConfigError(m)),
     scheduler: {

@@ -23,11 +23,11 @@ export interface Lease {
   /** Extra environment the submitter asked for. */
   env: Record<string, string>;
   /**
-   * The output files lie in the server's own jobs folder (`jobs.defaultDirectory`), which job
-   * accounts may not reach: the agent opens them for the job (new files, or files the job's
-   * account owns; never through a symlink). Elsewhere the job's account opens them itself.
+   * The directory is the submitter's own folder in the server's jobs folder (the job named
+   * none): the agent creates it for the job's account when missing (0700). Output files are
+   * always opened by the job's account, never by the agent.
    */
-  agentOpensOutput?: boolean;
+  createDirectory?: boolean;
   /** A token for the job's own calls to the server (`gridq exec`), and the server's URL. */
   jobToken?: string;
   serverUrl?: string;

@@ -31,6 +31,13 @@ export interface ServiceDeps {
   config: Readonly<GridqConfig>;
   nodes: NodeDirectory;
   log: Logger;
+  /** Whether a user's jobs can run as their Unix account here (a root embedded agent), if known. */
+  accounts?: AccountCheck;
+}
+
+export interface AccountCheck {
+  /** Why this user's jobs would be refused by the node's agent, or null. */
+  refusal(actor: Actor): string | null;
 }
 
 /** The authenticated caller of a service. */
