@@ -5,6 +5,7 @@
 import { GridqError } from "../domain/errors.ts";
 import type { JobRecord } from "../domain/job.ts";
 import { eventName, transition } from "../domain/job-state.ts";
+import { maxWalltimeOf } from "../domain/queues.ts";
 import { parseWalltime } from "../domain/resource-request.ts";
 import type { Actor, ServiceDeps } from "./context.ts";
 import { assertNotEnded, getOwnJob } from "./query-jobs.ts";
@@ -56,7 +57,7 @@ export async function changeWalltime(
   // Never below one second, nor below what a running job has already used.
   const floor = job.startedAt !== null ? Math.ceil(deps.clock.now() - job.startedAt) + 1 : 1;
   if (job.walltime + granted < floor) granted = floor - job.walltime;
-  if (queue && queue.maxWalltime > 0) granted = Math.min(granted, queue.maxWalltime - job.walltime);
+  granted = Math.min(granted, maxWalltimeOf(queue ?? { maxWalltime: 0 }) - job.walltime);
   if (granted > 0 && (job.state === "launching" || job.state === "running")) {
     granted = Math.min(granted, (await sources.grantable(site, id, granted)) ?? 0);
   }

@@ -5,6 +5,7 @@ import { GridqError } from "../../domain/errors.ts";
 import {
   jobCollectionSchema,
   listJobsQuery,
+  MAX_SAFE_ID,
   siteJobParams,
   submitJobBody,
 } from "../../protocol/job-schemas.ts";
@@ -240,7 +241,7 @@ export async function jobRoutes(app: FastifyInstance, opts: { services: AppServi
           additionalProperties: false,
           properties: {
             stream: { type: "string", enum: ["stdout", "stderr"], default: "stdout" },
-            offset: { type: "integer", minimum: 0, default: 0 },
+            offset: { type: "integer", minimum: 0, maximum: MAX_SAFE_ID, default: 0 },
             follow: { type: "boolean", default: false },
           },
         },
