@@ -1,4 +1,5 @@
-// Use case: submit a job. Validates the request against the site and queues, stores it durably.
+// Use case: submit a job. Validates the request against the site and queues, stores it durably,
+// and tells the site's controller (`submitted`), which decides when it starts.
 
 import { GridqError } from "../domain/errors.ts";
 import { expandOutputPattern, type JobRecord, type NewJob } from "../domain/job.ts";
@@ -8,6 +9,7 @@ import { parseWalltime } from "../domain/resource-request.ts";
 import { BUILTIN_PROPERTIES, whyUnsatisfiable } from "../domain/resource-shape.ts";
 import type { SubmitJobRequest } from "../protocol/job-types.ts";
 import type { Actor, ServiceDeps } from "./context.ts";
+import type { FactSink } from "./controller/facts.ts";
 import { plannedRequest, requestOf } from "./plan-input.ts";
 import { checkDependencies, parseArray, parseReservation } from "./submit-extras.ts";
 
@@ -36,15 +38,30 @@ const invalid = (field: string, why: string): GridqError =>
 /** Submit a job; an array (`array: N`) gives its first job (see `submitJobs`). */
 export async function submitJob(
   deps: ServiceDeps,
+  inbox: FactSink,
   actor: Actor,
   site: string,
   input: SubmitJobInput,
 ): Promise<JobRecord> {
-  return (await submitJobs(deps, actor, site, input))[0]!;
+  return (await submitJobs(deps, inbox, actor, site, input))[0]!;
 }
 
 /** Submit a job, or the N jobs of an array (`array: N`), in index order. */
 export async function submitJobs(
+  deps: ServiceDeps,
+  inbox: FactSink,
+  actor: Actor,
+  site: string,
+  input: SubmitJobInput,
+): Promise<JobRecord[]> {
+  const jobs = await storeJobs(deps, actor, site, input);
+  // Stored and committed: the controller may start them at once. Not awaited: the answer to the
+  // submitter does not wait for the start, and the controller logs its own failures.
+  void inbox.post({ type: "submitted", jobs });
+  return jobs;
+}
+
+async function storeJobs(
   deps: ServiceDeps,
   actor: Actor,
   site: string,

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { priorityOrder } from "../../src/domain/planner.ts";
 import type { WaitingJob } from "../../src/domain/planner-types.ts";
 import { parseResourceRequest } from "../../src/domain/resource-request.ts";
-import { UsageTracker } from "../../src/services/fair-share.ts";
+import { UsageTracker } from "../../src/services/controller/fair-share.ts";
 
 const T = 1_800_000_000;
 

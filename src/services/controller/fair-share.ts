@@ -1,7 +1,7 @@
 // Recent usage per user for the planner's fair-share: core-seconds, halved every `halfLife`.
 
-import type { JobRecord } from "../domain/job.ts";
-import type { FairShare, RunningJob } from "../domain/planner-types.ts";
+import type { JobRecord } from "../../domain/job.ts";
+import type { FairShare, RunningJob } from "../../domain/planner-types.ts";
 
 export class UsageTracker {
   readonly #weight: number;
