@@ -125,7 +125,7 @@ export class AgentHub implements AgentPort {
         channel.close();
         return;
       }
-      this.#liveness.heard(node);
+      this.#liveness.heard(site, node);
       switch (msg.type) {
         case "heartbeat":
           return;
@@ -177,7 +177,7 @@ export class AgentHub implements AgentPort {
     // A newer connection of the same node wins; reads in flight on the old one end now.
     previous?.reads.closeAll();
     previous?.channel.close();
-    this.#liveness.heard(msg.node);
+    this.#liveness.heard(site, msg.node);
     channel.send({
       type: "welcome",
       version: AGENT_PROTOCOL_VERSION,

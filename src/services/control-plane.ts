@@ -2,6 +2,7 @@
 // (connections; the AgentPort) and the site controller reading the inbox. Composition roots
 // (server/main.ts, tests) build it here so that every one wires it the same way.
 
+import { hostname } from "node:os";
 import { AgentHub } from "./agent-hub.ts";
 import type { ServiceDeps } from "./context.ts";
 import { Inbox } from "./controller/inbox.ts";
@@ -16,9 +17,16 @@ export interface ControlPlane {
   controller: SiteController;
 }
 
-export function createControlPlane(deps: ServiceDeps, o: { leadership?: Leadership } = {}): ControlPlane {
+/**
+ * `server`: this server's name in shared rows (default `host/pid`); `leadership`: who plans each
+ * site (default: this server, the only one on a single-process store).
+ */
+export function createControlPlane(
+  deps: ServiceDeps,
+  o: { server?: string; leadership?: Leadership } = {},
+): ControlPlane {
   const inbox = new Inbox();
-  const liveness = new NodeLiveness(deps);
+  const liveness = new NodeLiveness(deps, { server: o.server ?? `${hostname()}/${process.pid}` });
   const hub = new AgentHub(deps, { inbox, liveness });
   const controller = new SiteController(deps, {
     inbox,

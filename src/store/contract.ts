@@ -38,6 +38,15 @@ export interface JobPrediction {
   reason: string | null;
 }
 
+/** When a server last heard from a node's agent (any message). */
+export interface NodeHeard {
+  node: string;
+  site: string;
+  /** The server that heard it (`host/pid`). */
+  server: string;
+  at: number;
+}
+
 export interface StoreCapabilities {
   /** Several server processes may share this store (PostgreSQL), or one only (SQLite file). */
   multiProcess: boolean;
@@ -83,6 +92,21 @@ export interface Store {
   getUser(name: string): Promise<UserRecord | undefined>;
   listUsers(): Promise<UserRecord[]>;
   setPassword(name: string, passwordHash: string): Promise<boolean>;
+
+  /**
+   * Jobs that ended (terminated or error) at or after `since`, having started: what fair-share
+   * usage is rebuilt from after a restart. Oldest end first, at most `limit`.
+   */
+  listJobsEndedSince(since: number, limit: number): Promise<JobRecord[]>;
+
+  /** Record that servers heard from nodes; a row keeps the latest time per (node, server). */
+  recordHeard(items: NodeHeard[]): Promise<void>;
+  /** Every server's last word from the site's nodes. */
+  listHeard(site: string): Promise<NodeHeard[]>;
+
+  /** A node's current agent credential: only its SHA-256 (hex) is kept. Replaces any previous one. */
+  setNodeCredential(site: string, node: string, digest: string, at: number): Promise<void>;
+  getNodeCredential(site: string, node: string): Promise<string | undefined>;
 
   /** A small key-value area for server-wide facts (first-start marker, schema version). */
   getMeta(key: string): Promise<string | undefined>;

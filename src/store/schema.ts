@@ -57,11 +57,27 @@ export interface MetaTable {
   value: string;
 }
 
+export interface NodeHeardTable {
+  node: string;
+  server: string;
+  site: string;
+  heard_at: number;
+}
+
+export interface NodeCredentialsTable {
+  site: string;
+  node: string;
+  digest: string;
+  issued_at: number;
+}
+
 export interface Database {
   jobs: JobsTable;
   job_events: JobEventsTable;
   users: UsersTable;
   meta: MetaTable;
+  node_heard: NodeHeardTable;
+  node_credentials: NodeCredentialsTable;
 }
 
 export function jobFromRow(r: Selectable<JobsTable>): JobRecord {

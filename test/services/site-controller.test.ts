@@ -76,9 +76,11 @@ let leading: boolean;
 
 function build(): void {
   inbox = new Inbox();
-  const liveness = new NodeLiveness(deps);
+  const liveness = new NodeLiveness(deps, { server: "test-server" });
   const leadership: Leadership = { leads: () => leading };
   controller = new SiteController(deps, { inbox, port, liveness, leadership });
+  // As the server's ticker does once it is up: nodes are judged from this first sweep.
+  void inbox.post({ type: "tick" });
 }
 
 beforeEach(async () => {
@@ -279,6 +281,69 @@ describe("site controller", () => {
     assert.match(dead.message ?? "", /dead: no word from its agent for 61 s/);
     assert.equal(port.kills[0]?.lease.jobId, j.id);
     assert.ok(controller.nodeStatus("s").every((n) => n.state === "dead"));
+  });
+
+  it("tick: a node another server heard from (its row in the store) is alive here too", async () => {
+    const j = await submit({ command: "sleep 100", resources: "core=4" });
+    const sent = port.runs[0]!;
+    await report(sent, started(sent, clock.t));
+    const head = sent.assignedNodes[0]!.node;
+    clock.t += 50;
+    await store.recordHeard([{ node: head, site: "s", server: "other-server", at: clock.t }]);
+    clock.t += 20;
+    await inbox.post({ type: "tick" });
+    await controller.idle();
+    assert.equal((await row(j.id)).state, "running", "heard 20 s ago by another server: alive");
+    const status = controller.nodeStatus("s").find((n) => n.node === head)!;
+    assert.equal(status.state, "suspected");
+    assert.equal(status.lastSeen, clock.t - 20);
+    // And what this server hears is in the store for the others.
+    clock.t += 1;
+    await controller.idle();
+  });
+
+  it("fair-share: usage of jobs that ended before a restart is rebuilt from the store", async () => {
+    controller.close();
+    await controller.idle();
+    deps = {
+      ...deps,
+      config: { ...deps.config, scheduler: { ...deps.config.scheduler, fairShareWeight: 86_400 } },
+    };
+    // Before this server started, alice used 4 cores for 10 hours.
+    // (Stored through the closed controller's inbox: it plans nothing any more.)
+    const [past] = await submitJobs(deps, inbox, alice, "s", { command: "true", directory: "/tmp" });
+    await store.updateJobs([
+      {
+        id: past!.id,
+        expect: { state: "waiting" },
+        patch: {
+          state: "terminated",
+          startedAt: clock.t - 37_000,
+          stoppedAt: clock.t - 1000,
+          assignedNodes: [{ node: "a", cores: 4 }],
+        },
+        event: { at: clock.t - 1000, type: "TERMINATE", description: "x" },
+      },
+    ]);
+    port.connectedNodes = new Set(["a"]);
+    build();
+    const filler = await submit({ command: "sleep 100", resources: "core=4" });
+    const fill = port.runs[0]!;
+    assert.equal(fill.id, filler.id);
+    clock.t += 1;
+    const older = await submit({ command: "true", resources: "core=4" });
+    clock.t += 1;
+    const [newer] = await submitJobs(deps, inbox, { name: "bob", admin: false }, "s", {
+      command: "true",
+      resources: "core=4",
+      directory: "/tmp",
+    });
+    await inbox.post({ type: "tick", nodesChanged: true });
+    await controller.idle();
+    await report(fill, finished(fill, clock.t));
+    await controller.idle();
+    assert.equal(port.runs[1]?.id, newer!.id, "bob's newer job goes first: alice used the site");
+    assert.equal((await row(older.id)).state, "waiting");
   });
 
   it("leadership: a server that does not lead a site starts nothing there and declares no node dead", async () => {

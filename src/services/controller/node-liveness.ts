@@ -1,6 +1,8 @@
 // Node liveness from agents' messages: a node heard from lately is `alive`; silent for
 // `agents.suspectAfter` seconds it is `suspected` (no new work); silent for `agents.deadAfter`
 // it is `dead`. This file only judges; the controller decides what a dead node means for jobs.
+// What this server heard is written to the store on each sweep (one batch, not one write per
+// heartbeat), and a sweep reads every server's rows: a node heard by any server is alive.
 
 import type { ServiceDeps } from "../context.ts";
 
@@ -30,23 +32,56 @@ export interface DeadNode {
 
 export class NodeLiveness {
   readonly #deps: ServiceDeps;
+  /** This server's name in the store's rows. */
+  readonly #server: string;
   readonly #nodes = new Map<string, Tracked>();
-  /** Nodes are judged from the server's start: a node whose agent never returns dies too. */
-  readonly #since: number;
+  /** Heard since the last write to the store: node → site and time. */
+  #unwritten = new Map<string, { site: string; at: number }>();
+  /**
+   * Nodes are judged from this server's first sweep, which comes once it is up (a start under
+   * load takes seconds, and agents cannot reach it before): a node whose agent never returns
+   * dies too, `agents.deadAfter` later.
+   */
+  #since: number | null = null;
 
-  constructor(deps: ServiceDeps) {
+  constructor(deps: ServiceDeps, o: { server: string }) {
     this.#deps = deps;
-    this.#since = deps.clock.now();
+    this.#server = o.server;
   }
 
   /** A message came from the node's agent. */
-  heard(node: string): void {
-    const t = this.#nodes.get(node);
+  heard(site: string, node: string): void {
     const now = this.#deps.clock.now();
+    this.#alive(node, now);
+    this.#unwritten.set(node, { site, at: now });
+  }
+
+  #alive(node: string, at: number): void {
+    const t = this.#nodes.get(node);
+    if (t && t.lastSeen >= at) return;
     if (t?.state === "dead" || t?.state === "suspected") {
       this.#deps.log.info({ node, was: t.state }, "node alive again");
     }
-    this.#nodes.set(node, { lastSeen: now, state: "alive", seen: true });
+    this.#nodes.set(node, { lastSeen: at, state: "alive", seen: true });
+  }
+
+  /** Write what this server heard, then learn what every server heard from the site's nodes. */
+  async #share(site: string): Promise<void> {
+    const batch = this.#unwritten;
+    this.#unwritten = new Map();
+    try {
+      await this.#deps.store.recordHeard(
+        [...batch].map(([node, h]) => ({ node, site: h.site, server: this.#server, at: h.at })),
+      );
+    } catch (e) {
+      // Written with the next sweep instead (unless heard again meanwhile: newer anyway).
+      for (const [node, h] of batch) if (!this.#unwritten.has(node)) this.#unwritten.set(node, h);
+      throw e;
+    }
+    // Words older than this server's start count for nothing: after a restart every node gets
+    // `deadAfter` from the start to come back, as if never heard from.
+    for (const h of await this.#deps.store.listHeard(site))
+      if (h.at > this.#since!) this.#alive(h.node, h.at);
   }
 
   state(node: string): NodeState {
@@ -56,8 +91,8 @@ export class NodeLiveness {
   list(nodes: readonly string[], connected: ReadonlySet<string>): NodeStatus[] {
     return nodes.map((node) => {
       const t = this.#nodes.get(node) ?? {
-        lastSeen: this.#since,
-        state: this.#stateAfter(this.#since),
+        lastSeen: this.#since ?? this.#deps.clock.now(),
+        state: this.#stateAfter(this.#since ?? this.#deps.clock.now()),
         seen: false,
       };
       return { node, state: t.state, lastSeen: t.lastSeen, connected: connected.has(node) };
@@ -70,12 +105,15 @@ export class NodeLiveness {
     return silent >= deadAfter ? "dead" : silent >= suspectAfter ? "suspected" : "alive";
   }
 
-  /** Judge every node of a site again; returns the nodes that have just died. */
+  /** Judge every node of a site again, from every server's word; returns the nodes just dead. */
   async sweep(site: string): Promise<DeadNode[]> {
     const now = this.#deps.clock.now();
+    this.#since ??= now;
+    const since = this.#since;
+    await this.#share(site);
     const newlyDead: DeadNode[] = [];
     for (const n of this.#deps.nodes.nodes(site)) {
-      const t = this.#nodes.get(n.uid) ?? { lastSeen: this.#since, state: "alive" as NodeState, seen: false };
+      const t = this.#nodes.get(n.uid) ?? { lastSeen: since, state: "alive" as NodeState, seen: false };
       const next = this.#stateAfter(t.lastSeen);
       if (next === t.state && this.#nodes.has(n.uid)) continue;
       this.#nodes.set(n.uid, { ...t, state: next });

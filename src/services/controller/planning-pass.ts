@@ -22,10 +22,10 @@ import type { ServiceDeps } from "../context.ts";
 import { plannedRequest, queuesOf, runningJob, waitingJob } from "../plan-input.ts";
 import { type AgentPort, headLease } from "./agent-port.ts";
 import { DependencyStates } from "./dependency-states.ts";
-import { UsageTracker } from "./fair-share.ts";
 import type { Leadership } from "./leadership.ts";
 import { passJobs } from "./pass-input.ts";
 import { PredictionWriter } from "./prediction-writer.ts";
+import { StoredUsage } from "./stored-usage.ts";
 import { WaitingView } from "./waiting-view.ts";
 import { WakeTimers } from "./wake-timers.ts";
 
@@ -62,7 +62,7 @@ export class PlanningPass {
   /** Per site, a pass due when the next reservation starts. */
   readonly #wake: WakeTimers;
   readonly #dependencies: DependencyStates;
-  readonly #usage: UsageTracker;
+  readonly #usage: StoredUsage;
   readonly #view: WaitingView;
   /** performance.now() at the end of the last pass, and how long it took (ms). */
   #lastPassEnd = 0;
@@ -80,8 +80,7 @@ export class PlanningPass {
     this.#view = new WaitingView(deps.store);
     this.#predictions = new PredictionWriter(deps.store);
     this.#wake = new WakeTimers(deps.clock, (site) => this.poke(site, { now: true }));
-    const { fairShareWeight, fairShareHalfLife } = deps.config.scheduler;
-    this.#usage = new UsageTracker(fairShareWeight, fairShareHalfLife);
+    this.#usage = new StoredUsage(deps);
   }
 
   /** Ask for a pass over a site soon; cheap and safe to call often. Only a site's leader plans. */
@@ -189,7 +188,7 @@ export class PlanningPass {
   ended(job: JobRecord): void {
     const session = this.#sessions.get(job.site);
     session?.release(job.id);
-    this.#usage.ended(job, this.#deps.clock.now());
+    this.#usage.ended(job);
     if (session) this.#startFreed(job.site, session);
   }
 
@@ -320,7 +319,7 @@ export class PlanningPass {
     if (this.#requests.size > waiting.length * 2 + 1000) {
       for (const id of this.#requests.keys()) if (!byId.has(id)) this.#requests.delete(id);
     }
-    const fairShare = this.#usage.fairShare(running, now);
+    const fairShare = await this.#usage.fairShare(running, now);
     const input: PlanInput = { now, nodes, running, waiting, ...(fairShare ? { fairShare } : {}) };
     const session = planSession(input);
     this.#inputs.set(site, input);
