@@ -191,6 +191,8 @@ export async function assemble(
       controller.close();
       await app.close();
       await controller.idle();
+      // Another server may take the sites over at once rather than after the lease expires.
+      await plane.leadership.release();
       await embedded?.stop();
       nodes.close();
       await reader.close();

@@ -7,11 +7,19 @@ import { AgentHub } from "./agent-hub.ts";
 import type { ServiceDeps } from "./context.ts";
 import { Inbox } from "./controller/inbox.ts";
 import { type Leadership, soleLeadership } from "./controller/leadership.ts";
+import { LeaseLeadership } from "./controller/lease-leadership.ts";
 import { NodeLiveness } from "./controller/node-liveness.ts";
 import { SiteController } from "./controller/site-controller.ts";
 
+/**
+ * Seconds a site's leader lease lasts without renewal (renewed every tick, at most every second):
+ * when a leader dies, another server leads its sites within this bound plus one tick.
+ */
+export const LEADER_LEASE_SECONDS = 8;
+
 export interface ControlPlane {
   inbox: Inbox;
+  leadership: Leadership;
   liveness: NodeLiveness;
   hub: AgentHub;
   controller: SiteController;
@@ -19,20 +27,26 @@ export interface ControlPlane {
 
 /**
  * `server`: this server's name in shared rows (default `host/pid`); `leadership`: who plans each
- * site (default: this server, the only one on a single-process store).
+ * site (default: on a store several servers share, a lease row per site; else this server).
  */
 export function createControlPlane(
   deps: ServiceDeps,
   o: { server?: string; leadership?: Leadership } = {},
 ): ControlPlane {
   const inbox = new Inbox();
-  const liveness = new NodeLiveness(deps, { server: o.server ?? `${hostname()}/${process.pid}` });
+  const server = o.server ?? `${hostname()}/${process.pid}`;
+  const liveness = new NodeLiveness(deps, { server });
+  const leadership =
+    o.leadership ??
+    (deps.store.capabilities.multiProcess
+      ? new LeaseLeadership(deps, { server, ttl: LEADER_LEASE_SECONDS })
+      : soleLeadership);
   const hub = new AgentHub(deps, { inbox, liveness });
   const controller = new SiteController(deps, {
     inbox,
     port: hub,
     liveness,
-    leadership: o.leadership ?? soleLeadership,
+    leadership,
   });
-  return { inbox, liveness, hub, controller };
+  return { inbox, leadership, liveness, hub, controller };
 }

@@ -104,6 +104,14 @@ export interface Store {
   /** Every server's last word from the site's nodes. */
   listHeard(site: string): Promise<NodeHeard[]>;
 
+  /**
+   * Take or renew the lease on leading a site until `until`: granted when nobody holds it, when
+   * the holder's lease ended before `now`, or when `server` holds it already. True: `server` leads.
+   */
+  claimLeadership(site: string, server: string, until: number, now: number): Promise<boolean>;
+  /** Give a site's lease up (a server stopping): another server may take it at once. */
+  releaseLeadership(site: string, server: string): Promise<void>;
+
   /** A node's current agent credential: only its SHA-256 (hex) is kept. Replaces any previous one. */
   setNodeCredential(site: string, node: string, digest: string, at: number): Promise<void>;
   getNodeCredential(site: string, node: string): Promise<string | undefined>;

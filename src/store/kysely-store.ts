@@ -326,6 +326,30 @@ export abstract class KyselyStore implements Store {
     return rows.map((r) => ({ node: r.node, site: r.site, server: r.server, at: Number(r.heard_at) }));
   }
 
+  async claimLeadership(site: string, server: string, until: number, now: number): Promise<boolean> {
+    // One statement decides: insert, or take over only an expired lease (or renew one's own).
+    await this.db
+      .insertInto("site_leaders")
+      .values({ site, server, until })
+      .onConflict((oc) =>
+        oc
+          .column("site")
+          .doUpdateSet({ server, until })
+          .where((eb) => eb.or([eb("site_leaders.until", "<", now), eb("site_leaders.server", "=", server)])),
+      )
+      .execute();
+    const row = await this.db
+      .selectFrom("site_leaders")
+      .select(["server", "until"])
+      .where("site", "=", site)
+      .executeTakeFirst();
+    return row?.server === server && Number(row.until) === until;
+  }
+
+  async releaseLeadership(site: string, server: string): Promise<void> {
+    await this.db.deleteFrom("site_leaders").where("site", "=", site).where("server", "=", server).execute();
+  }
+
   async setNodeCredential(site: string, node: string, digest: string, at: number): Promise<void> {
     await this.db
       .insertInto("node_credentials")

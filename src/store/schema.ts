@@ -71,6 +71,12 @@ export interface NodeCredentialsTable {
   issued_at: number;
 }
 
+export interface SiteLeadersTable {
+  site: string;
+  server: string;
+  until: number;
+}
+
 export interface Database {
   jobs: JobsTable;
   job_events: JobEventsTable;
@@ -78,6 +84,7 @@ export interface Database {
   meta: MetaTable;
   node_heard: NodeHeardTable;
   node_credentials: NodeCredentialsTable;
+  site_leaders: SiteLeadersTable;
 }
 
 export function jobFromRow(r: Selectable<JobsTable>): JobRecord {

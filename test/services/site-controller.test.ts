@@ -77,7 +77,7 @@ let leading: boolean;
 function build(): void {
   inbox = new Inbox();
   const liveness = new NodeLiveness(deps, { server: "test-server" });
-  const leadership: Leadership = { leads: () => leading };
+  const leadership: Leadership = { leads: () => leading, renew: async () => [], release: async () => {} };
   controller = new SiteController(deps, { inbox, port, liveness, leadership });
   // As the server's ticker does once it is up: nodes are judged from this first sweep.
   void inbox.post({ type: "tick" });

@@ -46,6 +46,21 @@ export function controlPlaneCases(it: StoreIt, newJob: (over?: Partial<NewJob>) 
     assert.equal(await other.getNodeCredential("local", "n2"), undefined);
   });
 
+  it("claimLeadership: one leader per site; renewable by its holder; taken over only once expired; released", async (s, o) => {
+    const other = await o.openSecond();
+    assert.equal(await s.claimLeadership("local", "A", T0 + 8, T0), true);
+    assert.equal(await other.claimLeadership("local", "B", T0 + 9, T0 + 1), false, "A's lease runs");
+    assert.equal(await other.claimLeadership("other", "B", T0 + 9, T0 + 1), true, "per site");
+    assert.equal(await s.claimLeadership("local", "A", T0 + 10, T0 + 2), true, "renewed");
+    assert.equal(await other.claimLeadership("local", "B", T0 + 17, T0 + 9), false, "renewed until T0+10");
+    assert.equal(await other.claimLeadership("local", "B", T0 + 19, T0 + 11), true, "expired: taken over");
+    assert.equal(await s.claimLeadership("local", "A", T0 + 20, T0 + 12), false, "A lost it");
+    await s.releaseLeadership("local", "A");
+    assert.equal(await s.claimLeadership("local", "A", T0 + 21, T0 + 13), false, "only the holder releases");
+    await other.releaseLeadership("local", "B");
+    assert.equal(await s.claimLeadership("local", "A", T0 + 22, T0 + 14), true, "released: free at once");
+  });
+
   it("listJobsEndedSince: started jobs that ended since a time, oldest end first", async (s) => {
     const end = async (at: number, state: "terminated" | "error", started: boolean) => {
       const j = await s.insertJob(newJob(), { at: T0, description: "submitted" });

@@ -5,7 +5,15 @@
 export interface Leadership {
   /** Does this server lead the site now? Cheap and synchronous: asked on every decision. */
   leads(site: string): boolean;
+  /** Take or keep the sites' leadership (every tick); returns the sites newly led. */
+  renew(sites: readonly string[]): Promise<string[]>;
+  /** Give every site up (a server stopping). */
+  release(): Promise<void>;
 }
 
 /** The single server of a one-process store leads every site. */
-export const soleLeadership: Leadership = { leads: () => true };
+export const soleLeadership: Leadership = {
+  leads: () => true,
+  renew: async () => [],
+  release: async () => {},
+};

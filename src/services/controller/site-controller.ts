@@ -101,6 +101,8 @@ export class SiteController {
 
   async #sweep(nodesChanged: boolean): Promise<void> {
     const sites = this.#deps.nodes.sites();
+    // A site just taken over is planned at once, from the store (the last leader's plan is gone).
+    for (const site of await this.#leadership.renew(sites)) this.#planning.poke(site, { now: true });
     for (const site of sites) {
       try {
         const dead = await this.#liveness.sweep(site);

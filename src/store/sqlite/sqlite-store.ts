@@ -35,8 +35,8 @@ const MIGRATIONS: string[][] = [
     `ALTER TABLE jobs ADD COLUMN array_index INTEGER`,
   ],
   // 4: control-plane state any server can read: when each server last heard from each node,
-  // nodes' agent credentials (moved out of \`meta\`, keys 'node-credential:SITE:NODE'), and the
-  // ended jobs that fair-share usage is rebuilt from, by end time.
+  // nodes' agent credentials (moved out of \`meta\`, keys 'node-credential:SITE:NODE'), each
+  // site's leader lease, and the ended jobs that fair-share usage is rebuilt from, by end time.
   [
     `CREATE TABLE node_heard (node TEXT NOT NULL, server TEXT NOT NULL, site TEXT NOT NULL,
        heard_at REAL NOT NULL, PRIMARY KEY (node, server))`,
@@ -49,6 +49,7 @@ const MIGRATIONS: string[][] = [
        FROM meta WHERE key LIKE 'node-credential:%' AND instr(substr(key, 17), ':') > 0`,
     `DELETE FROM meta WHERE key LIKE 'node-credential:%'`,
     `CREATE INDEX jobs_stopped ON jobs (stopped_at)`,
+    `CREATE TABLE site_leaders (site TEXT PRIMARY KEY, server TEXT NOT NULL, until REAL NOT NULL)`,
   ],
 ];
 
