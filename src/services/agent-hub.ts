@@ -34,16 +34,22 @@ export class AgentHub implements AgentPort {
   readonly #deps: ServiceDeps;
   readonly #inbox: FactSink;
   readonly #liveness: NodeLiveness;
+  /** This server's name in the store's `agent_connections` rows. */
+  readonly #server: string;
   readonly #agents = new Map<string, Connected>();
   readonly metrics: NodeMetrics;
   #jobToken: ((user: string, ttl: number) => Promise<string>) | null = null;
   #publicUrl: string | null = null;
 
-  /** `inbox`: where agents' facts go; `liveness`: told of every message heard from a node. */
-  constructor(deps: ServiceDeps, o: { inbox: FactSink; liveness: NodeLiveness }) {
+  /**
+   * `inbox`: where agents' facts go; `liveness`: told of every message heard from a node;
+   * `server`: this server's name in the store's rows of who holds which connection.
+   */
+  constructor(deps: ServiceDeps, o: { inbox: FactSink; liveness: NodeLiveness; server: string }) {
     this.#deps = deps;
     this.#inbox = o.inbox;
     this.#liveness = o.liveness;
+    this.#server = o.server;
     this.metrics = new NodeMetrics(deps.config.agents.metricsHistory);
   }
 
@@ -144,6 +150,7 @@ export class AgentHub implements AgentPort {
         this.#agents.delete(node);
         c.reads.closeAll();
         this.#deps.log.warn({ node }, "agent disconnected");
+        this.#record(this.#deps.store.disconnectAgent(node, this.#server));
         void this.#inbox.post({ type: "agentLost", site: c.site, node });
       }
     });
@@ -178,6 +185,8 @@ export class AgentHub implements AgentPort {
     previous?.reads.closeAll();
     previous?.channel.close();
     this.#liveness.heard(site, msg.node);
+    const since = this.#deps.clock.now();
+    this.#record(this.#deps.store.connectAgent({ node: msg.node, site, server: this.#server, since }));
     channel.send({
       type: "welcome",
       version: AGENT_PROTOCOL_VERSION,
@@ -188,6 +197,11 @@ export class AgentHub implements AgentPort {
     // The controller compares what the store and the agent believe (and sends runs and kills).
     void this.#inbox.post({ type: "agentConnected", site, node: msg.node, known: msg.running });
     return msg.node;
+  }
+
+  /** Who holds which connection is a row for other servers to read; a failed write is logged. */
+  #record(write: Promise<void>): void {
+    write.catch((e: unknown) => this.#deps.log.error({ err: e }, "recording an agent connection failed"));
   }
 
   /** A report goes to the controller; the agent may forget it once it is recorded. */

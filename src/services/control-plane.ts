@@ -41,7 +41,7 @@ export function createControlPlane(
     (deps.store.capabilities.multiProcess
       ? new LeaseLeadership(deps, { server, ttl: LEADER_LEASE_SECONDS })
       : soleLeadership);
-  const hub = new AgentHub(deps, { inbox, liveness });
+  const hub = new AgentHub(deps, { inbox, liveness, server });
   const controller = new SiteController(deps, {
     inbox,
     port: hub,

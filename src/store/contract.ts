@@ -47,6 +47,14 @@ export interface NodeHeard {
   at: number;
 }
 
+/** A server holds a node's agent connection (since when). */
+export interface AgentConnection {
+  node: string;
+  site: string;
+  server: string;
+  since: number;
+}
+
 export interface StoreCapabilities {
   /** Several server processes may share this store (PostgreSQL), or one only (SQLite file). */
   multiProcess: boolean;
@@ -103,6 +111,12 @@ export interface Store {
   recordHeard(items: NodeHeard[]): Promise<void>;
   /** Every server's last word from the site's nodes. */
   listHeard(site: string): Promise<NodeHeard[]>;
+
+  /** A server took a node's agent connection: it replaces any earlier holder (newest wins). */
+  connectAgent(c: AgentConnection): Promise<void>;
+  /** The connection closed: removed only if `server` still holds it. */
+  disconnectAgent(node: string, server: string): Promise<void>;
+  listAgentConnections(site: string): Promise<AgentConnection[]>;
 
   /**
    * Take or renew the lease on leading a site until `until`: granted when nobody holds it, when

@@ -4,6 +4,7 @@ import { type Kysely, sql } from "kysely";
 import type { JobEventRecord, JobRecord, NewJob, UserRecord } from "../domain/job.ts";
 import type { JobState } from "../domain/job-state.ts";
 import type {
+  AgentConnection,
   JobFilter,
   JobPrediction,
   JobUpdate,
@@ -324,6 +325,32 @@ export abstract class KyselyStore implements Store {
       .orderBy("server")
       .execute();
     return rows.map((r) => ({ node: r.node, site: r.site, server: r.server, at: Number(r.heard_at) }));
+  }
+
+  async connectAgent(c: AgentConnection): Promise<void> {
+    await this.db
+      .insertInto("agent_connections")
+      .values(c)
+      .onConflict((oc) => oc.column("node").doUpdateSet({ site: c.site, server: c.server, since: c.since }))
+      .execute();
+  }
+
+  async disconnectAgent(node: string, server: string): Promise<void> {
+    await this.db
+      .deleteFrom("agent_connections")
+      .where("node", "=", node)
+      .where("server", "=", server)
+      .execute();
+  }
+
+  async listAgentConnections(site: string): Promise<AgentConnection[]> {
+    const rows = await this.db
+      .selectFrom("agent_connections")
+      .selectAll()
+      .where("site", "=", site)
+      .orderBy("node")
+      .execute();
+    return rows.map((r) => ({ node: r.node, site: r.site, server: r.server, since: Number(r.since) }));
   }
 
   async claimLeadership(site: string, server: string, until: number, now: number): Promise<boolean> {

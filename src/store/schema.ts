@@ -71,6 +71,13 @@ export interface NodeCredentialsTable {
   issued_at: number;
 }
 
+export interface AgentConnectionsTable {
+  node: string;
+  site: string;
+  server: string;
+  since: number;
+}
+
 export interface SiteLeadersTable {
   site: string;
   server: string;
@@ -85,6 +92,7 @@ export interface Database {
   node_heard: NodeHeardTable;
   node_credentials: NodeCredentialsTable;
   site_leaders: SiteLeadersTable;
+  agent_connections: AgentConnectionsTable;
 }
 
 export function jobFromRow(r: Selectable<JobsTable>): JobRecord {

@@ -92,6 +92,15 @@ const until = (id: number, states: string[], ms = 15_000) =>
     `job ${id} in ${states.join("/")}`,
   );
 
+test("which server holds each agent's connection is a row in the store", async () => {
+  const rows = await store.listAgentConnections("s");
+  assert.deepEqual(
+    rows.map((r) => r.node),
+    ["a1", "a2", "b1"],
+  );
+  assert.equal(new Set(rows.map((r) => r.server)).size, 1);
+});
+
 test("nodes=2 takes two whole nodes; the head runs the command; the node file lists each node once per core", async () => {
   const [j] = await submit({ command: 'cat "$GRIDQ_NODEFILE"', resources: "{cluster='alpha'}/nodes=2" });
   const done = await until(j!.id, ["terminated", "error"]);

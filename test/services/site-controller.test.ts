@@ -302,6 +302,25 @@ describe("site controller", () => {
     await controller.idle();
   });
 
+  it("node status: a node whose agent another server holds, and still hears, is connected; a stale row is not", async () => {
+    port.connectedNodes = new Set(["a"]);
+    await store.connectAgent({ node: "b", site: "s", server: "other-server", since: clock.t });
+    await store.recordHeard([{ node: "b", site: "s", server: "other-server", at: clock.t }]);
+    await inbox.post({ type: "tick" });
+    const connected = () => new Map(controller.nodeStatus("s").map((n) => [n.node, n.connected]));
+    assert.deepEqual(
+      [...connected()],
+      [
+        ["a", true],
+        ["b", true],
+      ],
+    );
+    // The other server stopped hearing b (it died, or b left it without a goodbye).
+    clock.t += 20;
+    await inbox.post({ type: "tick" });
+    assert.equal(connected().get("b"), false);
+  });
+
   it("fair-share: usage of jobs that ended before a restart is rebuilt from the store", async () => {
     controller.close();
     await controller.idle();

@@ -34,6 +34,28 @@ export function controlPlaneCases(it: StoreIt, newJob: (over?: Partial<NewJob>) 
     assert.deepEqual(await s.listHeard("nowhere"), []);
   });
 
+  it("agent connections: one holder per node, the newest wins; only the holder's disconnect removes it", async (s, o) => {
+    const other = await o.openSecond();
+    await s.connectAgent({ node: "n1", site: "local", server: "A", since: T0 });
+    await s.connectAgent({ node: "n2", site: "local", server: "A", since: T0 });
+    await s.connectAgent({ node: "x1", site: "other", server: "A", since: T0 });
+    await other.connectAgent({ node: "n1", site: "local", server: "B", since: T0 + 5 });
+    await s.disconnectAgent("n1", "A");
+    assert.deepEqual(await s.listAgentConnections("local"), [
+      { node: "n1", site: "local", server: "B", since: T0 + 5 },
+      { node: "n2", site: "local", server: "A", since: T0 },
+    ]);
+    await s.disconnectAgent("n2", "A");
+    assert.deepEqual(
+      (await other.listAgentConnections("local")).map((c) => c.node),
+      ["n1"],
+    );
+    assert.deepEqual(
+      (await other.listAgentConnections("other")).map((c) => c.server),
+      ["A"],
+    );
+  });
+
   it("node credentials: one digest per node of a site; issuing again replaces it", async (s, o) => {
     assert.equal(await s.getNodeCredential("local", "n1"), undefined);
     await s.setNodeCredential("local", "n1", "aa", T0);

@@ -184,7 +184,7 @@ test("sqlite store: migration 4 moves node credentials out of meta into their ow
     await s3.migrate();
     await s3.close();
     const raw = new DatabaseSync(path);
-    raw.exec(`DROP TABLE node_credentials; DROP TABLE node_heard; DROP TABLE site_leaders; DROP INDEX jobs_stopped;
+    raw.exec(`DROP TABLE node_credentials; DROP TABLE node_heard; DROP TABLE site_leaders; DROP TABLE agent_connections; DROP INDEX jobs_stopped;
       UPDATE meta SET value = '3' WHERE key = 'schema_version';
       INSERT INTO meta VALUES ('node-credential:rennes:paravance-1.rennes.grid5000.fr', 'ab12');
       INSERT INTO meta VALUES ('node-credential:local:box', 'cd34');`);

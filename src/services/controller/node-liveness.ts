@@ -35,6 +35,8 @@ export class NodeLiveness {
   /** This server's name in the store's rows. */
   readonly #server: string;
   readonly #nodes = new Map<string, Tracked>();
+  /** Nodes whose agent another server holds, and heard from lately (from the store's rows). */
+  readonly #elsewhere = new Set<string>();
   /** Heard since the last write to the store: node → site and time. */
   #unwritten = new Map<string, { site: string; at: number }>();
   /**
@@ -80,8 +82,16 @@ export class NodeLiveness {
     }
     // Words older than this server's start count for nothing: after a restart every node gets
     // `deadAfter` from the start to come back, as if never heard from.
-    for (const h of await this.#deps.store.listHeard(site))
-      if (h.at > this.#since!) this.#alive(h.node, h.at);
+    const heard = await this.#deps.store.listHeard(site);
+    for (const h of heard) if (h.at > this.#since!) this.#alive(h.node, h.at);
+    // A connection row counts while its holder still hears the node: a row left by a server
+    // that died (or by this data folder's previous server) goes stale on its own.
+    const fresh = this.#deps.clock.now() - this.#deps.config.agents.suspectAfter;
+    const lately = new Set(heard.filter((h) => h.at >= fresh).map((h) => `${h.node} ${h.server}`));
+    const rows = await this.#deps.store.listAgentConnections(site);
+    for (const n of this.#deps.nodes.nodes(site)) this.#elsewhere.delete(n.uid);
+    for (const c of rows)
+      if (c.server !== this.#server && lately.has(`${c.node} ${c.server}`)) this.#elsewhere.add(c.node);
   }
 
   state(node: string): NodeState {
@@ -95,7 +105,8 @@ export class NodeLiveness {
         state: this.#stateAfter(this.#since ?? this.#deps.clock.now()),
         seen: false,
       };
-      return { node, state: t.state, lastSeen: t.lastSeen, connected: connected.has(node) };
+      const here = connected.has(node);
+      return { node, state: t.state, lastSeen: t.lastSeen, connected: here || this.#elsewhere.has(node) };
     });
   }
 

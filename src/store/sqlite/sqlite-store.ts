@@ -35,8 +35,9 @@ const MIGRATIONS: string[][] = [
     `ALTER TABLE jobs ADD COLUMN array_index INTEGER`,
   ],
   // 4: control-plane state any server can read: when each server last heard from each node,
-  // nodes' agent credentials (moved out of \`meta\`, keys 'node-credential:SITE:NODE'), each
-  // site's leader lease, and the ended jobs that fair-share usage is rebuilt from, by end time.
+  // which server holds each node's agent connection, nodes' agent credentials (moved out of
+  // \`meta\`, keys 'node-credential:SITE:NODE'), each site's leader lease, and the ended jobs
+  // that fair-share usage is rebuilt from, by end time.
   [
     `CREATE TABLE node_heard (node TEXT NOT NULL, server TEXT NOT NULL, site TEXT NOT NULL,
        heard_at REAL NOT NULL, PRIMARY KEY (node, server))`,
@@ -50,6 +51,8 @@ const MIGRATIONS: string[][] = [
     `DELETE FROM meta WHERE key LIKE 'node-credential:%'`,
     `CREATE INDEX jobs_stopped ON jobs (stopped_at)`,
     `CREATE TABLE site_leaders (site TEXT PRIMARY KEY, server TEXT NOT NULL, until REAL NOT NULL)`,
+    `CREATE TABLE agent_connections (node TEXT PRIMARY KEY, site TEXT NOT NULL, server TEXT NOT NULL,
+       since REAL NOT NULL)`,
   ],
 ];
 
