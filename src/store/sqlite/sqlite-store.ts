@@ -34,9 +34,14 @@ const MIGRATIONS: string[][] = [
     `ALTER TABLE jobs ADD COLUMN array_id INTEGER`,
     `ALTER TABLE jobs ADD COLUMN array_index INTEGER`,
   ],
-  // 4: control-plane state any server can read: when each server last heard from each node,
+  // 4: users can be disabled, and their tokens revoked (those issued before the stamp).
+  [
+    `ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE users ADD COLUMN tokens_not_before REAL`,
+  ],
+  // 5: control-plane state any server can read: when each server last heard from each node,
   // which server holds each node's agent connection, nodes' agent credentials (moved out of
-  // \`meta\`, keys 'node-credential:SITE:NODE'), each site's leader lease, and the ended jobs
+  // `meta`, keys 'node-credential:SITE:NODE'), each site's leader lease, and the ended jobs
   // that fair-share usage is rebuilt from, by end time.
   [
     `CREATE TABLE node_heard (node TEXT NOT NULL, server TEXT NOT NULL, site TEXT NOT NULL,
