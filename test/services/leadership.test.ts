@@ -61,7 +61,10 @@ async function server(name: string, path: string): Promise<Server> {
   const logged: string[] = [];
   const note = (_o: object, msg?: string) => void logged.push(msg ?? "");
   const log: Logger = { info: note, warn: note, error: note, debug() {} };
-  const config = resolveConfig({ env: {}, overrides: { home: tempDir(), "agents.deadAfter": 600 } });
+  const config = resolveConfig({
+    env: {},
+    overrides: { home: tempDir(), "agents.suspectAfter": 300, "agents.deadAfter": 600 },
+  });
   const nodes = staticNodeDirectory([
     { uid: "a", site: "s", cluster: "c", cores: 2, memoryBytes: 2 ** 33, gpus: 0, properties: {} },
   ]);
