@@ -7,14 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { JobRecord } from "../../domain/job.ts";
 import { eventName, transition } from "../../domain/job-state.ts";
 import { type PlanSession, planSession } from "../../domain/planner.ts";
-import type {
-  JobStart,
-  NodeCores,
-  Plan,
-  PlanInput,
-  RunningJob,
-  WaitingJob,
-} from "../../domain/planner-types.ts";
+import type { JobStart, NodeCores, Plan, PlanInput } from "../../domain/planner-types.ts";
 import type { ResourceRequest } from "../../domain/resource-request.ts";
 import { walltimeGrant } from "../../domain/walltime-grant.ts";
 import type { JobUpdate } from "../../store/contract.ts";
