@@ -1,4 +1,5 @@
-// Use case: submit a job. Validates the request against the site and queues, stores it durably.
+// Use case: submit a job. Validates the request against the site and queues, stores it durably,
+// and tells the site's controller (`submitted`), which decides when it starts.
 
 import { join } from "node:path";
 import { GridqError } from "../domain/errors.ts";
@@ -10,6 +11,7 @@ import { formatWalltime, parseWalltime } from "../domain/resource-request.ts";
 import { BUILTIN_PROPERTIES, whyUnsatisfiable } from "../domain/resource-shape.ts";
 import type { SubmitJobRequest } from "../protocol/job-types.ts";
 import type { Actor, ServiceDeps } from "./context.ts";
+import type { FactSink } from "./controller/facts.ts";
 import { plannedRequest, requestOf } from "./plan-input.ts";
 import { checkDependencies, parseArray, parseReservation } from "./submit-extras.ts";
 
@@ -62,15 +64,30 @@ function walltimeField(v: unknown): number {
 /** Submit a job; an array (`array: N`) gives its first job (see `submitJobs`). */
 export async function submitJob(
   deps: ServiceDeps,
+  inbox: FactSink,
   actor: Actor,
   site: string,
   input: SubmitJobInput,
 ): Promise<JobRecord> {
-  return (await submitJobs(deps, actor, site, input))[0]!;
+  return (await submitJobs(deps, inbox, actor, site, input))[0]!;
 }
 
 /** Submit a job, or the N jobs of an array (`array: N`), in index order. */
 export async function submitJobs(
+  deps: ServiceDeps,
+  inbox: FactSink,
+  actor: Actor,
+  site: string,
+  input: SubmitJobInput,
+): Promise<JobRecord[]> {
+  const jobs = await storeJobs(deps, actor, site, input);
+  // Stored and committed: the controller may start them at once. Not awaited: the answer to the
+  // submitter does not wait for the start, and the controller logs its own failures.
+  void inbox.post({ type: "submitted", jobs });
+  return jobs;
+}
+
+async function storeJobs(
   deps: ServiceDeps,
   actor: Actor,
   site: string,

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { JobRecord, NewJob, UserRecord } from "../../src/domain/job.ts";
 import type { JobFilter, JobUpdate, Store } from "../../src/store/contract.ts";
+import { controlPlaneCases } from "./control-plane-conformance.ts";
 
 /** What an engine's harness gives each test: a fresh, migrated database of its own. */
 export interface OpenedStore {
@@ -107,6 +108,8 @@ export function runStoreConformance(name: string, open: () => Promise<OpenedStor
       }
     });
   };
+
+  controlPlaneCases(it, newJob);
 
   it("insertJob returns the full record with increasing ids; getJob reads it back", async (s) => {
     const a = newJob({

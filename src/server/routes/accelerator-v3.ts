@@ -294,8 +294,7 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
     },
     async (req, reply) => {
       const site = queueSite(deps);
-      const job = await submitJob(deps, actorOf(req), site, submissionOf(req.body));
-      services.scheduler.submitted(job);
+      const job = await submitJob(deps, services.inbox, actorOf(req), site, submissionOf(req.body));
       return sendEnvelope(reply, queryOf(req).format, submittedEnvelope(job), 201);
     },
   );
@@ -308,7 +307,7 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
     if (action !== "stop") throw bad("action", `'${action.slice(0, 64)}' is not supported (stop)`);
     const actor = actorOf(req);
     const { id, site } = await siteOfJob(deps, (req.params as { id: string }).id);
-    const job = await cancelJob(deps, services.hub, actor, site, id);
+    const job = await cancelJob(deps, services.inbox, actor, site, id);
     return sendEnvelope(
       reply,
       queryOf(req).format,
