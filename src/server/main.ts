@@ -144,7 +144,7 @@ export async function assemble(
   const plane = createControlPlane(deps);
   const { hub, controller } = plane;
   inbox = plane.inbox;
-  const services: AppServices = { deps, auth, hub, port: hub, inbox: plane.inbox, controller };
+  const services: AppServices = { deps, auth, hub, port: plane.port, inbox: plane.inbox, controller };
   // Jobs call the server for `gridq exec` with a token scoped to the job (its nodes, its walltime).
   hub.setJobAccess({ token: (job) => auth.issueJobToken(job) });
 

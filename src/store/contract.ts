@@ -55,6 +55,24 @@ export interface AgentConnection {
   since: number;
 }
 
+export const AGENT_MESSAGE_KINDS = ["run", "kill", "walltime", "exec-kill"] as const;
+export type AgentMessageKind = (typeof AGENT_MESSAGE_KINDS)[number];
+
+/**
+ * What must reach a node's agent, left by the server that decided it for the server that holds
+ * the agent's connection. A `run` or `walltime` names the job (its row says the rest, read at
+ * delivery); a `kill` its lease and reason.
+ */
+export interface AgentMessage {
+  node: string;
+  site: string;
+  kind: AgentMessageKind;
+  jobId: number;
+  leaseId: string | null;
+  reason: string | null;
+  at: number;
+}
+
 export interface StoreCapabilities {
   /** Several server processes may share this store (PostgreSQL), or one only (SQLite file). */
   multiProcess: boolean;
@@ -129,6 +147,18 @@ export interface Store {
   claimLeadership(site: string, server: string, until: number, now: number): Promise<boolean>;
   /** Give a site's lease up (a server stopping): another server may take it at once. */
   releaseLeadership(site: string, server: string): Promise<void>;
+
+  /** Leave messages for the agents of their nodes (delivered by whichever server holds each). */
+  queueAgentMessages(items: AgentMessage[]): Promise<void>;
+  /** Remove and return the messages for these nodes, in the order they were queued per writer. */
+  takeAgentMessages(nodes: string[]): Promise<AgentMessage[]>;
+  /** Drop messages queued before `before` that nobody delivered; returns how many. */
+  purgeAgentMessages(before: number): Promise<number>;
+  /**
+   * A number that grows whenever any server changes a job (the newest job event's id): the
+   * leader compares it between ticks to learn of submissions and reports recorded elsewhere.
+   */
+  changeMarker(): Promise<number>;
 
   /** A node's current agent credential: only its SHA-256 (hex) is kept. Replaces any previous one. */
   setNodeCredential(site: string, node: string, digest: string, at: number): Promise<void>;

@@ -3,8 +3,10 @@
 import { type Kysely, sql } from "kysely";
 import type { JobEventRecord, JobRecord, NewJob, UserPatch, UserRecord } from "../domain/job.ts";
 import type { JobState } from "../domain/job-state.ts";
+import * as outbox from "./agent-message-rows.ts";
 import type {
   AgentConnection,
+  AgentMessage,
   JobFilter,
   JobPrediction,
   JobUpdate,
@@ -382,6 +384,19 @@ export abstract class KyselyStore implements Store {
 
   async releaseLeadership(site: string, server: string): Promise<void> {
     await this.db.deleteFrom("site_leaders").where("site", "=", site).where("server", "=", server).execute();
+  }
+
+  queueAgentMessages(items: AgentMessage[]): Promise<void> {
+    return outbox.queueAgentMessages(this.db, items);
+  }
+  takeAgentMessages(nodes: string[]): Promise<AgentMessage[]> {
+    return outbox.takeAgentMessages(this.db, nodes);
+  }
+  purgeAgentMessages(before: number): Promise<number> {
+    return outbox.purgeAgentMessages(this.db, before);
+  }
+  changeMarker(): Promise<number> {
+    return outbox.changeMarker(this.db);
   }
 
   async setNodeCredential(site: string, node: string, digest: string, at: number): Promise<void> {

@@ -86,6 +86,20 @@ export interface SiteLeadersTable {
   until: number;
 }
 
+/** A message the site's leader left for the server holding a node's agent connection. */
+export interface AgentMessagesTable {
+  id: string;
+  /** The writer's increasing counter: a node's messages are delivered in this order. */
+  seq: number;
+  node: string;
+  site: string;
+  kind: string;
+  job_id: number;
+  lease_id: string | null;
+  reason: string | null;
+  created_at: number;
+}
+
 export interface Database {
   jobs: JobsTable;
   job_events: JobEventsTable;
@@ -95,6 +109,7 @@ export interface Database {
   node_credentials: NodeCredentialsTable;
   site_leaders: SiteLeadersTable;
   agent_connections: AgentConnectionsTable;
+  agent_messages: AgentMessagesTable;
 }
 
 export function jobFromRow(r: Selectable<JobsTable>): JobRecord {

@@ -35,8 +35,8 @@ export class NodeLiveness {
   /** This server's name in the store's rows. */
   readonly #server: string;
   readonly #nodes = new Map<string, Tracked>();
-  /** Nodes whose agent another server holds, and heard from lately (from the store's rows). */
-  readonly #elsewhere = new Set<string>();
+  /** Nodes whose agent another server holds, and heard from lately (from the store's rows): node → server. */
+  readonly #elsewhere = new Map<string, { server: string; site: string }>();
   /** Heard since the last write to the store: node → site and time. */
   #unwritten = new Map<string, { site: string; at: number }>();
   /**
@@ -91,7 +91,20 @@ export class NodeLiveness {
     const rows = await this.#deps.store.listAgentConnections(site);
     for (const n of this.#deps.nodes.nodes(site)) this.#elsewhere.delete(n.uid);
     for (const c of rows)
-      if (c.server !== this.#server && lately.has(`${c.node} ${c.server}`)) this.#elsewhere.add(c.node);
+      if (c.server !== this.#server && lately.has(`${c.node} ${c.server}`))
+        this.#elsewhere.set(c.node, { server: c.server, site });
+  }
+
+  /** Nodes of the site whose agent another server holds (as of the last sweep). */
+  elsewhere(site: string): string[] {
+    const out: string[] = [];
+    for (const [node, h] of this.#elsewhere) if (h.site === site) out.push(node);
+    return out;
+  }
+
+  /** The other server holding a node's agent connection (as of the last sweep), if any. */
+  holder(node: string): string | undefined {
+    return this.#elsewhere.get(node)?.server;
   }
 
   state(node: string): NodeState {

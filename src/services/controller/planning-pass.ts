@@ -165,6 +165,13 @@ export class PlanningPass {
    * most `requested` (null: the job is not running on this site).
    */
   async grantable(site: string, id: number, requested: number): Promise<number | null> {
+    if (!this.#leadership.leads(site)) {
+      // Another server leads: this one plans the site from the store to answer, acting on nothing.
+      const { input, session } = await this.#plan(site);
+      return input.running.some((r) => r.id === id)
+        ? walltimeGrant(input, session.plan, id, requested)
+        : null;
+    }
     const planned = () => this.#inputs.get(site)?.running.some((r) => r.id === id) === true;
     // Started through the fast path since the last pass: plan it first.
     if (!planned()) {
@@ -291,8 +298,8 @@ export class PlanningPass {
     }
   }
 
-  async #pass(site: string): Promise<void> {
-    this.passes++;
+  /** Plan a site from the store without acting on the plan (the pass's first half). */
+  async #plan(site: string) {
     const { store, clock } = this.#deps;
     const connected = this.#reachable(site);
     const nodes = this.#deps.nodes.nodes(site).filter((n) => connected.has(n.uid));
@@ -314,7 +321,13 @@ export class PlanningPass {
     }
     const fairShare = await this.#usage.fairShare(running, now);
     const input: PlanInput = { now, nodes, running, waiting, ...(fairShare ? { fairShare } : {}) };
-    const session = planSession(input);
+    return { input, session: planSession(input), byId, now, waiting, failed };
+  }
+
+  async #pass(site: string): Promise<void> {
+    this.passes++;
+    const { clock } = this.#deps;
+    const { input, session, byId, now, waiting, failed } = await this.#plan(site);
     this.#inputs.set(site, input);
     const plan = this.#withoutConflicts(session, site, now, queuesOf(this.#deps.config.queues));
     // From here on submissions start from this plan (it holds everything started so far).

@@ -4,6 +4,7 @@
 
 import type { NodeCores } from "../../domain/planner-types.ts";
 import type { ServiceDeps } from "../context.ts";
+import type { AgentDelivery } from "./agent-delivery.ts";
 import { type AgentPort, headLease } from "./agent-port.ts";
 import type { Fact } from "./facts.ts";
 import type { Inbox } from "./inbox.ts";
@@ -18,6 +19,8 @@ export interface SiteControllerWiring {
   port: AgentPort;
   liveness: NodeLiveness;
   leadership: Leadership;
+  /** With several servers on one store: delivery of other servers' messages, and their changes. */
+  delivery?: AgentDelivery;
 }
 
 export class SiteController {
@@ -28,6 +31,7 @@ export class SiteController {
   readonly #planning: PlanningPass;
   readonly #reports: ReportFolding;
   readonly #inbox: Inbox;
+  readonly #delivery: AgentDelivery | null;
   #tick: Promise<void> | null = null;
   /** When time alone last made every site plan again (`scheduler.passInterval`). */
   #lastPeriodic: number;
@@ -38,6 +42,7 @@ export class SiteController {
     this.#liveness = wiring.liveness;
     this.#leadership = wiring.leadership;
     this.#inbox = wiring.inbox;
+    this.#delivery = wiring.delivery ?? null;
     this.#lastPeriodic = deps.clock.now();
     this.#planning = new PlanningPass(deps, {
       port: wiring.port,
@@ -113,12 +118,30 @@ export class SiteController {
         this.#deps.log.error({ err: e, site }, "judging node liveness failed");
       }
     }
+    if (this.#delivery) await this.#shared(sites);
     // Time passing changes the plan too (predictions, reservations coming due).
     const now = this.#deps.clock.now();
     const every = this.#deps.config.scheduler.passInterval;
     if (nodesChanged || (every > 0 && now - this.#lastPeriodic >= every)) {
       this.#lastPeriodic = now;
       for (const site of sites) this.#planning.poke(site);
+    }
+  }
+
+  /**
+   * Several servers: deliver what others left for agents held here; when any server changed a
+   * job (a submission, a cancel, a recorded report), the sites led here plan again now.
+   */
+  async #shared(sites: readonly string[]): Promise<void> {
+    const delivery = this.#delivery!;
+    try {
+      await delivery.deliver();
+      const led = sites.filter((s) => this.#leadership.leads(s));
+      if (led.length === 0) return;
+      if (await delivery.changed()) for (const site of led) this.#planning.poke(site);
+      await delivery.purge();
+    } catch (e) {
+      this.#deps.log.error({ err: e }, "delivering messages for agents failed");
     }
   }
 

@@ -59,6 +59,14 @@ const MIGRATIONS: string[][] = [
     `CREATE TABLE agent_connections (node TEXT PRIMARY KEY, site TEXT NOT NULL, server TEXT NOT NULL,
        since REAL NOT NULL)`,
   ],
+  // 6: messages for agents held by another server than the one that decided them (portable SQL:
+  // text keys, no AUTOINCREMENT; SQLite reads BIGINT and DOUBLE PRECISION as INTEGER and REAL).
+  [
+    `CREATE TABLE IF NOT EXISTS agent_messages (id TEXT PRIMARY KEY, seq BIGINT NOT NULL, node TEXT NOT NULL,
+       site TEXT NOT NULL, kind TEXT NOT NULL, job_id BIGINT NOT NULL, lease_id TEXT, reason TEXT,
+       created_at DOUBLE PRECISION NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS agent_messages_node ON agent_messages (node)`,
+  ],
 ];
 
 export class SqliteStore extends KyselyStore {
