@@ -242,3 +242,39 @@ it("the leader dies: B takes the site over within the lease, running jobs keep r
     assert.equal((await until(b, id, ["terminated", "error"])).state, "terminated", `job ${id}`);
   for (const id of [onA.id, onB.id, next.id]) assert.equal(runs(id), 1, `job ${id} ran once`);
 });
+
+it("cores freed on B's agent (its report recorded by B) go to a waiting job within about a tick of the leader A", async () => {
+  const [a, b] = servers as [Server, Server];
+  const first = await submit(b, "sleep 1", "cb");
+  const second = await submit(b, "true", "cb");
+  const ran1 = await until(a, first.id, ["terminated", "error"]);
+  const done = await until(a, second.id, ["terminated", "error"]);
+  assert.equal(done.state, "terminated", done.message ?? "");
+  // The leader's periodic pass is 30 s away: the store's change marker woke it.
+  assert.ok(done.startedAt! - ran1.stoppedAt! < 3, `${done.startedAt! - ran1.stoppedAt!} s after`);
+});
+
+it("output of a job whose node is held by another server: a 503 naming that server", async () => {
+  const [a, b] = servers as [Server, Server];
+  const j = await submit(b, "echo hello; sleep 2", "ca");
+  await until(a, j.id, ["running"]);
+  const request = {
+    path: join(work, `OAR.${j.id}.stdout`),
+    offset: 0,
+    follow: false,
+    jobId: j.id,
+    user: "alice",
+  };
+  await assert.rejects(b.plane.port.readOutput("na", request), (e: Error & { code?: string }) => {
+    assert.equal(e.code, "GRIDQ_UNAVAILABLE");
+    assert.match(e.message, /node na's agent is connected to server A/);
+    return true;
+  });
+  assert.throws(
+    () => b.plane.port.exec("na", { jobId: j.id, user: "alice", command: "true", directory: work, env: {} }),
+    /connected to server A/,
+  );
+  // Through the holder, it is read.
+  const body = await a.plane.port.readOutput("na", request);
+  assert.ok(body && typeof body === "object" && "on" in body, "a stream");
+});

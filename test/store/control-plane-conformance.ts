@@ -113,4 +113,45 @@ export function controlPlaneCases(it: StoreIt, newJob: (over?: Partial<NewJob>) 
     assert.deepEqual(got[1], late);
     assert.equal((await s.listJobsEndedSince(T0, 1)).length, 1);
   });
+
+  it("agent messages: taken once, in the order queued, only for the nodes asked; old ones purged", async (s, o) => {
+    const other = await o.openSecond();
+    const m = (node: string, kind: "run" | "kill", jobId: number, at = T0) => ({
+      node,
+      site: "local",
+      kind,
+      jobId,
+      leaseId: `lease-${jobId}`,
+      reason: kind === "kill" ? "canceled" : null,
+      at,
+    });
+    await s.queueAgentMessages([m("n1", "run", 1), m("n2", "run", 2)]);
+    await s.queueAgentMessages([m("n1", "kill", 1)]);
+    await s.queueAgentMessages([]);
+    await other.queueAgentMessages([m("n3", "run", 3, T0 - 1000)]);
+    assert.deepEqual(await other.takeAgentMessages(["n1"]), [m("n1", "run", 1), m("n1", "kill", 1)]);
+    assert.deepEqual(await s.takeAgentMessages(["n1"]), [], "a message is taken once");
+    assert.deepEqual(await s.takeAgentMessages([]), []);
+    assert.equal(await s.purgeAgentMessages(T0 - 10), 1);
+    assert.deepEqual(await s.takeAgentMessages(["n2", "n3"]), [m("n2", "run", 2)]);
+  });
+
+  it("the change marker grows when any server submits or changes a job, not on predictions", async (s, o) => {
+    const other = await o.openSecond();
+    const m0 = await s.changeMarker();
+    const j = await other.insertJob(newJob(), { at: T0, description: "submitted" });
+    const m1 = await s.changeMarker();
+    assert.ok(m1 > m0);
+    await s.setPredictions([{ id: j.id, scheduledAt: T0 + 10, reason: "resources" }]);
+    assert.equal(await other.changeMarker(), m1);
+    await other.updateJobs([
+      {
+        id: j.id,
+        expect: { state: "waiting" },
+        patch: { state: "hold" },
+        event: { at: T0, type: "HOLD", description: "held" },
+      },
+    ]);
+    assert.ok((await s.changeMarker()) > m1);
+  });
 }
