@@ -76,6 +76,16 @@ describe("a token is only as good as its user in the store", () => {
     });
     assert.equal(submit.status, 401);
     assert.equal((await server.cli(["user", "delete", "bob"])).code, 1, "deleting twice: 404");
+    // A new user of the same name is someone else: the old tokens stay dead.
+    const again = await call(server.url, "POST", "/3.0/users", {
+      auth: admin,
+      body: { name: "bob", password: "another-bob-password" },
+    });
+    assert.equal(again.status, 201, again.text);
+    const old = await whoami(bearer(tokens.bob!));
+    assert.equal(old.status, 401, "a deleted user's token does not come back with the name");
+    assert.equal(old.body.code, "GRIDQ_TOKEN_REVOKED");
+    assert.equal((await whoami(basic("bob", "another-bob-password"))).status, 200);
   });
 
   test("a disabled user is refused (token and password) until enabled again", async () => {
