@@ -1,6 +1,6 @@
 // The store contract implemented once over Kysely; engines supply the connection and schema.
 
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { JobEventRecord, JobRecord, NewJob, UserRecord } from "../domain/job.ts";
 import type { JobState } from "../domain/job-state.ts";
 import type {
@@ -23,6 +23,19 @@ export abstract class KyselyStore implements Store {
   }
 
   abstract migrate(): Promise<void>;
+
+  /**
+   * Lock the given jobs' rows for the rest of `trx` and return the ids locked (with
+   * `skipLocked`, those another transaction holds are left out). The default suits an engine
+   * whose write transaction already excludes every other writer (SQLite): nothing to do.
+   */
+  protected async lockJobs(
+    _trx: Transaction<Database>,
+    ids: number[],
+    _opts: { skipLocked: boolean },
+  ): Promise<number[]> {
+    return ids;
+  }
 
   async close(): Promise<void> {
     await this.db.destroy();
@@ -162,6 +175,11 @@ export abstract class KyselyStore implements Store {
   async updateJobs(updates: JobUpdate[]): Promise<(JobRecord | null)[]> {
     if (updates.length === 0) return [];
     return this.db.transaction().execute(async (trx) => {
+      await this.lockJobs(
+        trx,
+        updates.map((u) => u.id),
+        { skipLocked: false },
+      );
       const out: (JobRecord | null)[] = [];
       for (const u of updates) {
         let q = trx
@@ -209,7 +227,16 @@ export abstract class KyselyStore implements Store {
   async setPredictions(items: JobPrediction[]): Promise<void> {
     if (items.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
+      // A prediction is advice: a job another transaction is moving right now gets none.
+      const free = new Set(
+        await this.lockJobs(
+          trx,
+          items.map((p) => p.id),
+          { skipLocked: true },
+        ),
+      );
       for (const p of items) {
+        if (!free.has(p.id)) continue;
         await trx
           .updateTable("jobs")
           .set({ scheduled_at: p.scheduledAt, pending_reason: p.reason })
