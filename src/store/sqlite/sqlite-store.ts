@@ -4,7 +4,7 @@ import { chmodSync } from "node:fs";
 import { Kysely } from "kysely";
 import type { StoreCapabilities } from "../contract.ts";
 import { KyselyStore } from "../kysely-store.ts";
-import { migrateSchema } from "../migrate-schema.ts";
+import { migrateSchema, type SchemaHistory } from "../migrate-schema.ts";
 import type { Database } from "../schema.ts";
 import { NodeSqliteDatabase, nodeSqliteDialect } from "./node-sqlite-dialect.ts";
 
@@ -37,6 +37,9 @@ const MIGRATIONS: string[][] = [
   ],
 ];
 
+/** SQLite's schema history; BEGIN IMMEDIATE takes the write lock before the version is read. */
+export const SQLITE_SCHEMA: SchemaHistory = { steps: MIGRATIONS, begin: ["BEGIN IMMEDIATE"] };
+
 export class SqliteStore extends KyselyStore {
   readonly engine = "sqlite";
   readonly capabilities: StoreCapabilities = { multiProcess: false };
@@ -52,8 +55,8 @@ export class SqliteStore extends KyselyStore {
   }
 
   async migrate(): Promise<void> {
-    // BEGIN IMMEDIATE takes the write lock first, and the version is read again under it, so
-    // two processes starting together never run the same migration twice.
-    await migrateSchema(this.db, { steps: MIGRATIONS, begin: ["BEGIN IMMEDIATE"] }, this.engine);
+    // The write lock is taken first and the version read again under it, so two processes
+    // starting together never run the same migration twice.
+    await migrateSchema(this.db, SQLITE_SCHEMA, this.engine);
   }
 }
