@@ -15,6 +15,33 @@ export interface OpenedStore {
   cleanup: (outcome: { failed: boolean }) => Promise<void>;
 }
 
+/** A fresh database named by one string (a SQLite file or a postgres:// URL), not migrated. */
+export interface FreshDatabase {
+  spec: string;
+  /** Remove the data (kept when the test failed). */
+  cleanup(outcome: { failed: boolean }): Promise<void>;
+}
+
+/** The harness of one test: `open` stores on a fresh database, the first one migrated. */
+export async function storeOn(db: FreshDatabase, open: (spec: string) => Store): Promise<OpenedStore> {
+  const opened: Store[] = [];
+  const openOne = async (): Promise<Store> => {
+    const s = open(db.spec);
+    opened.push(s);
+    return s;
+  };
+  const store = await openOne();
+  await store.migrate();
+  return {
+    store,
+    openSecond: openOne,
+    async cleanup(outcome) {
+      for (const s of opened) await s.close();
+      await db.cleanup(outcome);
+    },
+  };
+}
+
 const T0 = 1_764_000_000.25;
 
 export function newJob(over: Partial<NewJob> = {}): NewJob {

@@ -5,14 +5,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
-import { newJob } from "./conformance.ts";
+import { type FreshDatabase, newJob } from "./conformance.ts";
 import { openSpec } from "./store-spec.ts";
-
-/** A fresh, migrated-or-empty database named by a store spec (see store-spec.ts). */
-export interface FreshDatabase {
-  spec: string;
-  cleanup(outcome: { failed: boolean }): Promise<void>;
-}
 
 /** A child script started now; `go()` releases it once every child said ready. */
 function startChild(args: string[]): { ready: Promise<void>; go: () => void; done: Promise<string> } {

@@ -3,10 +3,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Store } from "../../src/store/contract.ts";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
-import { type OpenedStore, runStoreConformance } from "./conformance.ts";
-import { type FreshDatabase, runCrossedUpdatesTest, runProcessTests } from "./process-tests.ts";
+import { type FreshDatabase, runStoreConformance, storeOn } from "./conformance.ts";
+import { runCrossedUpdatesTest, runProcessTests } from "./process-tests.ts";
 
 const keepAlways = Boolean(process.env.GRIDQ_KEEP_TEST_DATA);
 
@@ -22,26 +21,6 @@ async function freshSqlite(): Promise<FreshDatabase> {
   };
 }
 
-async function openSqlite(): Promise<OpenedStore> {
-  const db = await freshSqlite();
-  const opened: Store[] = [];
-  const openOne = async (): Promise<Store> => {
-    const s = new SqliteStore(db.spec);
-    opened.push(s);
-    return s;
-  };
-  const store = await openOne();
-  await store.migrate();
-  return {
-    store,
-    openSecond: openOne,
-    async cleanup(outcome) {
-      for (const s of opened) await s.close();
-      await db.cleanup(outcome);
-    },
-  };
-}
-
-runStoreConformance("sqlite", openSqlite);
+runStoreConformance("sqlite", async () => storeOn(await freshSqlite(), (path) => new SqliteStore(path)));
 runProcessTests("sqlite", freshSqlite);
 runCrossedUpdatesTest("sqlite", freshSqlite);
