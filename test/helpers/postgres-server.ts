@@ -64,6 +64,20 @@ function asAccount(account: { uid: number; gid: number } | null, cmd: string[]):
     : cmd;
 }
 
+const hasSetpriv = spawnSync("setpriv", ["--version"]).status === 0;
+
+/**
+ * The server's argv. Where util-linux's setpriv exists, the server also gets SIGINT (a fast
+ * shutdown) when the process that started it dies, even by SIGKILL: no server outlives its run.
+ */
+function serverArgv(account: { uid: number; gid: number } | null, cmd: string[]): string[] {
+  const argv = asAccount(account, cmd);
+  if (!hasSetpriv) return argv;
+  return argv[0] === "setpriv"
+    ? ["setpriv", "--pdeathsig=INT", ...argv.slice(1)]
+    : ["setpriv", "--pdeathsig=INT", "--", ...argv];
+}
+
 export async function startPostgres(opts: StartOptions = {}): Promise<PostgresServer> {
   let bin = await binaries();
   const account = serviceAccount();
@@ -111,7 +125,7 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PostgresSe
       "shared_buffers=64MB",
       ...(opts.durable ? [] : ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]),
     ];
-    const argv = asAccount(account, [bin.postgres, "-D", data, ...settings.flatMap((s) => ["-c", s])]);
+    const argv = serverArgv(account, [bin.postgres, "-D", data, ...settings.flatMap((s) => ["-c", s])]);
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
     let log = "";
     child.stderr!.on("data", (d) => {

@@ -2,12 +2,32 @@
 // is refused, a killed one leaves no stale lock), several servers on one PostgreSQL database.
 
 import assert from "node:assert/strict";
-import { copyFileSync, readFileSync } from "node:fs";
+import { copyFileSync, readFileSync, statSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { GridqClient } from "../../src/sdk/client.ts";
+import { lockForOneServer, StoreInUseError } from "../../src/store/one-server-lock.ts";
 import { runCli, startGridq, tempDir } from "../helpers/gridq-process.ts";
 import { testDatabase } from "../helpers/test-postgres.ts";
+
+test("the one-server lock: a second holder is refused with the first's pid; release frees it", () => {
+  const path = join(tempDir(), "gridq.db.lock");
+  const first = lockForOneServer(path, "the database x");
+  // Another holder, even in this same process, is refused at once.
+  assert.throws(
+    () => lockForOneServer(path, "the database x"),
+    (e: Error) =>
+      e instanceof StoreInUseError &&
+      e.message.startsWith("the database x is in use by another gridq server") &&
+      e.message.includes(`pid ${process.pid} on ${hostname()}`),
+  );
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  first.release();
+  first.release(); // twice is harmless
+  const second = lockForOneServer(path, "the database x");
+  second.release();
+});
 
 const tokenOf = (home: string): string =>
   JSON.parse(readFileSync(join(home, "credentials.json"), "utf8")).token;
