@@ -11,7 +11,8 @@ export const ROOT = resolve(import.meta.dirname, "..");
  * The store the benchmark's server uses: SQLite (default) or PostgreSQL, chosen with
  * `--db postgres` anywhere on the command line (taken out of argv here, before the benchmark
  * reads its own arguments) or GRIDQ_BENCH_DB=postgres. PostgreSQL is a server of our own
- * (test/helpers/postgres-server.ts) with durable commits, unless GRIDQ_BENCH_PG_URL names one.
+ * (test/helpers/postgres-server.ts) with durable commits, unless GRIDQ_BENCH_PG_URL names one;
+ * GRIDQ_BENCH_PG_SETTINGS adds settings to ours (e.g. "synchronous_commit=off").
  */
 export const benchDb: "sqlite" | "postgres" = (() => {
   const i = process.argv.indexOf("--db");
@@ -25,9 +26,12 @@ export const benchDb: "sqlite" | "postgres" = (() => {
 async function benchPostgres(): Promise<{ url: string; drop(): Promise<void> }> {
   const { createDatabase, startPostgres } = await import("../test/helpers/postgres-server.ts");
   const given = process.env.GRIDQ_BENCH_PG_URL;
-  const server = given ? null : await startPostgres({ durable: true });
+  const settings = (process.env.GRIDQ_BENCH_PG_SETTINGS ?? "").split(/\s+/).filter(Boolean);
+  const server = given ? null : await startPostgres({ durable: true, settings });
   const db = await createDatabase(given ?? server!.url, "gridq_bench");
-  console.error(`# store: postgres, ${given ? "given server" : `own server pid ${server!.pid}, durable commits`}`);
+  console.error(
+    `# store: postgres, ${given ? "given server" : `own server pid ${server!.pid}, durable commits ${settings.join(" ")}`}`,
+  );
   return {
     url: db.url,
     async drop() {
@@ -50,7 +54,12 @@ export async function startServer(config = ""): Promise<BenchServer> {
   writeFileSync(join(home, "config.yaml"), config);
   const pg = benchDb === "postgres" ? await benchPostgres() : null;
   const proc = spawn(process.execPath, [join(ROOT, "bin/gridq.js"), "serve", "--port", "0"], {
-    env: { ...process.env, GRIDQ_HOME: home, GRIDQ_LOG_LEVEL: "warn", ...(pg ? { GRIDQ_DB_URL: pg.url } : {}) },
+    env: {
+      ...process.env,
+      GRIDQ_HOME: home,
+      GRIDQ_LOG_LEVEL: "warn",
+      ...(pg ? { GRIDQ_DB_URL: pg.url } : {}),
+    },
     stdio: ["ignore", "inherit", "pipe"],
   });
   const url = await new Promise<string>((res, rej) => {

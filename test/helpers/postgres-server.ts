@@ -24,6 +24,8 @@ export interface StartOptions {
    * Tests run without: a lost server is a lost test run, never lost data of anyone's.
    */
   durable?: boolean;
+  /** More server settings (`name=value`), after the others: e.g. synchronous_commit=off. */
+  settings?: string[];
 }
 
 /** Postgres refuses to run as root: as root, the cluster belongs to this unprivileged account. */
@@ -124,6 +126,7 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PostgresSe
       "max_connections=300",
       "shared_buffers=64MB",
       ...(opts.durable ? [] : ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]),
+      ...(opts.settings ?? []),
     ];
     const argv = serverArgv(account, [bin.postgres, "-D", data, ...settings.flatMap((s) => ["-c", s])]);
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
