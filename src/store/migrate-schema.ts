@@ -54,13 +54,9 @@ export async function migrateSchema(db: AnyDb, history: SchemaHistory, engine: s
       }
       await sql`COMMIT`.execute(c);
     } catch (e) {
-      await sql`ROLLBACK`.execute(c);
+      // The first error is the one to tell (a lost connection fails the rollback too).
+      await sql`ROLLBACK`.execute(c).catch(() => {});
       throw e;
     }
   });
-}
-
-/** The version the database is at now (for tests and `gridq` diagnostics). */
-export async function schemaVersion(db: AnyDb): Promise<number> {
-  return readVersion(db);
 }
