@@ -1,6 +1,6 @@
 // The store contract implemented once over Kysely; engines supply the connection and schema.
 
-import type { Kysely, Transaction } from "kysely";
+import { type Kysely, sql, type Transaction } from "kysely";
 import type { JobEventRecord, JobRecord, NewJob, UserRecord } from "../domain/job.ts";
 import type { JobState } from "../domain/job-state.ts";
 import type {
@@ -226,23 +226,33 @@ export abstract class KyselyStore implements Store {
 
   async setPredictions(items: JobPrediction[]): Promise<void> {
     if (items.length === 0) return;
+    // The last prediction of a job wins, as if written one by one.
+    const latest = [...new Map(items.map((p) => [p.id, p])).values()];
     await this.db.transaction().execute(async (trx) => {
-      // A prediction is advice: a job another transaction is moving right now gets none.
-      const free = new Set(
-        await this.lockJobs(
-          trx,
-          items.map((p) => p.id),
-          { skipLocked: true },
-        ),
-      );
-      for (const p of items) {
-        if (!free.has(p.id)) continue;
-        await trx
-          .updateTable("jobs")
-          .set({ scheduled_at: p.scheduledAt, pending_reason: p.reason })
-          .where("id", "=", p.id)
-          .where("state", "in", ["waiting", "hold"])
-          .execute();
+      for (let i = 0; i < latest.length; i += 1000) {
+        const chunk = latest.slice(i, i + 1000);
+        // A prediction is advice: a job another transaction is moving right now gets none.
+        const free = new Set(
+          await this.lockJobs(
+            trx,
+            chunk.map((p) => p.id),
+            { skipLocked: true },
+          ),
+        );
+        const rows = chunk.filter((p) => free.has(p.id));
+        if (rows.length === 0) continue;
+        // One statement per chunk, not one per job: a pass may move thousands of predictions,
+        // and over a network each statement is a round trip. Casts type the VALUES for
+        // PostgreSQL (SQLite reads them as affinities).
+        const values = sql.join(
+          rows.map(
+            (p) =>
+              sql`(CAST(${p.id} AS BIGINT), CAST(${p.scheduledAt} AS DOUBLE PRECISION), CAST(${p.reason} AS TEXT))`,
+          ),
+        );
+        await sql`WITH p (id, scheduled_at, pending_reason) AS (VALUES ${values})
+          UPDATE jobs SET scheduled_at = p.scheduled_at, pending_reason = p.pending_reason
+          FROM p WHERE jobs.id = p.id AND jobs.state IN ('waiting', 'hold')`.execute(trx);
       }
     });
   }
