@@ -1,6 +1,6 @@
 // The store contract implemented once over Kysely; engines supply the connection and schema.
 
-import { type Kysely, sql, type Transaction } from "kysely";
+import { type Insertable, type Kysely, sql, type Transaction } from "kysely";
 import type { JobEventRecord, JobRecord, NewJob, UserRecord } from "../domain/job.ts";
 import type { JobState } from "../domain/job-state.ts";
 import type {
@@ -11,7 +11,14 @@ import type {
   StoreCapabilities,
   WaitingBrief,
 } from "./contract.ts";
-import { type Database, eventFromRow, jobFromRow, patchToColumns, userFromRow } from "./schema.ts";
+import {
+  type Database,
+  eventFromRow,
+  type JobEventsTable,
+  jobFromRow,
+  patchToColumns,
+  userFromRow,
+} from "./schema.ts";
 
 export abstract class KyselyStore implements Store {
   abstract readonly engine: string;
@@ -181,6 +188,7 @@ export abstract class KyselyStore implements Store {
         { skipLocked: false },
       );
       const out: (JobRecord | null)[] = [];
+      const events: Insertable<JobEventsTable>[] = [];
       for (const u of updates) {
         let q = trx
           .updateTable("jobs")
@@ -198,17 +206,17 @@ export abstract class KyselyStore implements Store {
           out.push(null);
           continue;
         }
-        await trx
-          .insertInto("job_events")
-          .values({
-            job_id: u.id,
-            created_at: u.event.at,
-            type: u.event.type,
-            description: u.event.description,
-          })
-          .execute();
+        events.push({
+          job_id: u.id,
+          created_at: u.event.at,
+          type: u.event.type,
+          description: u.event.description,
+        });
         out.push(jobFromRow(row));
       }
+      // The events in one statement at the end (in the updates' order): one round trip, not one
+      // per update.
+      if (events.length > 0) await trx.insertInto("job_events").values(events).execute();
       return out;
     });
   }
