@@ -46,7 +46,8 @@ async function run(
             "--token-file",
             join(home, "token"),
           ],
-          { env: { ...process.env, GRIDQ_HOME: home }, stdio: "ignore" },
+          // Run as root, the bench's admin is root: remote agents run its jobs only with jobs.allowRoot.
+          { env: { ...process.env, GRIDQ_HOME: home, GRIDQ_ALLOW_ROOT_JOBS: "1" }, stdio: "ignore" },
         ),
       );
     }

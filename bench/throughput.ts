@@ -35,7 +35,7 @@ const pool = new Pool(server.url, { connections: 8 });
 const headers = { authorization: `Bearer ${server.token}`, "content-type": "application/json" };
 let gridqRate = 0;
 try {
-  // Writable by the account jobs run as (as root: jobs.fallbackUser), who opens the outputs.
+  // Writable by the account jobs run as (the submitter's; the local admin, root, on loopback).
   const work = mkdtempSync(join(tmpdir(), "gridq-throughput-"));
   chmodSync(work, 0o777);
   const { seconds: elapsed, submittedAfter } = await runTrueJobs(pool, headers, total, work);

@@ -18,6 +18,12 @@ export interface AgentOptions extends Omit<RunnerOptions, "report"> {
 
 type Channel = AgentChannel<ServerToAgent, AgentToServer>;
 
+/** The server refused the hello: for good, or (`retry`) for now. */
+export interface Refusal {
+  reason: string;
+  retry: boolean;
+}
+
 export class Agent {
   readonly node: string;
   readonly runner: JobRunner;
@@ -37,22 +43,19 @@ export class Agent {
     this.#outputs = new OutputSender(
       (m) => this.#channel?.send(m),
       (id) => this.runner.isRunning(id),
-      (user) => {
-        const a = o.accountFor({ user });
-        return a === null ? null : "refused" in a ? a : a.uid;
-      },
+      (user) => o.accountFor({ user }),
     );
     this.#sampler = new NodeSampler(() => this.runner.known().filter((k) => !k.done).length);
-    this.#execs = new ExecRunner((m) => this.#channel?.send(m), o.accountFor, o.baseEnv);
+    this.#execs = new ExecRunner((m) => this.#channel?.send(m), o.accountFor, o.baseEnv, o.umask);
     // Before any connection: jobs of a previous agent process are followed again.
     this.runner.recover();
   }
 
-  /** Speak over a new connection; resolves with the server's refusal reason, or null once it closes. */
-  connect(channel: Channel): Promise<string | null> {
+  /** Speak over a new connection; resolves with the server's refusal, or null, once it closes. */
+  connect(channel: Channel): Promise<Refusal | null> {
     this.#channel = channel;
     this.#welcomed = false;
-    let rejected: string | null = null;
+    let rejected: Refusal | null = null;
     channel.onMessage((msg) => {
       switch (msg.type) {
         case "welcome": {
@@ -68,7 +71,7 @@ export class Agent {
           return;
         }
         case "reject":
-          rejected = msg.reason;
+          rejected = { reason: msg.reason, retry: msg.retry === true };
           return;
         case "run":
           return this.runner.run(msg.lease);
@@ -90,7 +93,7 @@ export class Agent {
           return this.#execs.killJob(msg.jobId);
       }
     });
-    const closed = new Promise<string | null>((resolve) =>
+    const closed = new Promise<Refusal | null>((resolve) =>
       channel.onClose(() => {
         if (this.#channel === channel) {
           this.#channel = null;

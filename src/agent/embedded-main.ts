@@ -4,22 +4,28 @@
 import type { AgentToServer, ServerToAgent } from "../protocol/agent-messages.ts";
 import { ipcChannel } from "../protocol/ipc-channel.ts";
 import { Agent } from "./agent.ts";
-import { accountFor } from "./job-account.ts";
+import { type AccountRules, accountFor } from "./job-account.ts";
 
 export interface EmbeddedAgentOptions {
   node: string;
   stateDir: string;
   runDir: string;
   killGrace: number;
-  runAsSubmitter: boolean;
-  fallbackUser: string;
-  allowRoot: boolean;
+  rules: AccountRules;
+  /** The local first-start admin of a loopback-only server: may run jobs as root (job-account.ts). */
+  localRootUser: string | null;
+  umask: string;
   baseEnv: Record<string, string>;
 }
 
 export function runEmbeddedAgent(raw: string): void {
   const o = JSON.parse(raw) as EmbeddedAgentOptions;
-  const policy = { ...o, agentUid: process.getuid?.() ?? -1 };
+  const policy = {
+    ...o.rules,
+    node: o.node,
+    localRootUser: o.localRootUser,
+    agentUid: process.getuid?.() ?? -1,
+  };
   const agent = new Agent({ ...o, accountFor: (lease) => accountFor(policy, lease) });
   void agent.connect(ipcChannel<ServerToAgent, AgentToServer>(process));
   // The server is gone (or closing): jobs keep running in their own sessions, and the next

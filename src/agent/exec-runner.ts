@@ -8,10 +8,18 @@ import type { UnixAccount } from "./unix-account.ts";
 
 type Exec = Extract<ServerToAgent, { type: "exec" }>;
 
+/** $1 command, $2 directory, $3 umask; the command runs with no positional parameters. */
+const EXEC_WRAPPER = `umask "$3"
+cd -- "$2" 2>/dev/null || { echo "gridq exec: cannot enter $2 as $(id -un)" >&2; exit 126; }
+__gridq_cmd=$1
+set --
+eval "$__gridq_cmd"`;
+
 export class ExecRunner {
   readonly #send: (m: AgentToServer) => void;
   readonly #accountFor: (l: Pick<Lease, "user">) => UnixAccount | null | { refused: string };
   readonly #baseEnv: Record<string, string>;
+  readonly #umask: string;
   /** Running execs: stream id → {jobId, pid}. */
   readonly #running = new Map<number, { jobId: number; pid: number }>();
 
@@ -19,10 +27,12 @@ export class ExecRunner {
     send: (m: AgentToServer) => void,
     accountFor: (l: Pick<Lease, "user">) => UnixAccount | null | { refused: string },
     baseEnv: Record<string, string>,
+    umask: string,
   ) {
     this.#send = send;
     this.#accountFor = accountFor;
     this.#baseEnv = baseEnv;
+    this.#umask = umask;
   }
 
   run(m: Exec): void {
@@ -32,8 +42,9 @@ export class ExecRunner {
       return;
     }
     const who = account ? { HOME: account.home, USER: account.name, LOGNAME: account.name } : {};
-    const child = spawn("/bin/sh", ["-c", m.command], {
-      cwd: m.directory,
+    const child = spawn("/bin/sh", ["-c", EXEC_WRAPPER, "gridq-exec", m.command, m.directory, this.#umask], {
+      // The wrapper enters the directory as the job's account (see WRAPPER in job-process.ts).
+      cwd: "/",
       // Its own group, so a cancel kills everything it started.
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],

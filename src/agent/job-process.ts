@@ -1,32 +1,35 @@
-// The pieces of a job's process: the wrapper shell that records its exit status, output files
-// opened for it, signals to its group, and whether a recorded pid is still the job.
+// The pieces of a job's process: the wrapper shell that enters its folder, opens its outputs
+// and records its exit status as the job's account; signals to its group; is a pid still it.
 
-import { closeSync, fchownSync, constants as fsc, fstatSync, openSync } from "node:fs";
 import { constants as osc } from "node:os";
-import type { Lease } from "../protocol/agent-messages.ts";
 import { procStartOf, procStateOf, type StartedRecord } from "./job-state-dir.ts";
-import type { UnixAccount } from "./unix-account.ts";
 
 /**
- * The wrapper, run as the job's account: opens the output files itself (so a job can never
- * make the agent create, append to or chown a file its account could not), runs the command,
- * then writes its exit status. The trap is set first: a stop arriving while the
+ * The wrapper, run as the job's account: sets the job's umask, enters the job's directory and
+ * opens the output files itself, so a job never gets the agent's rights on any path (a root
+ * agent never enters, creates, appends to or chowns anything for it); runs the command, then
+ * writes its exit status. The trap is set first: a stop arriving while the
  * wrapper starts is remembered and the command is not run (a stop landing between that check
  * and the command's start is only caught by the SIGKILL escalation). It is a handler, not
  * "ignore", so the command keeps default signal handling, and it keeps the wrapper alive on
  * SIGTERM to the group, to record the command's status; SIGKILL takes the wrapper too. No
  * forks but the command's (builtins only): a job costs one process more than the bare command.
- * The status needs no atomic rename: it is read only once the wrapper has exited.
- * Arguments: $1 command, $2 status file, $3 stdout path, $4 stderr path (empty: the agent
- * opened them, see Lease.agentOpensOutput).
+ * The status needs no atomic rename: it is read only once the wrapper has exited. Why the
+ * command could not run is written to the same file after a `!`.
+ * Arguments: $1 command, $2 status file, $3 directory, $4 stdout path, $5 stderr path, $6 umask.
+ * Variables hidden by `hideFromRoot` are put back first.
  */
 export const WRAPPER = `trap 'stopped=1' TERM INT HUP
-fail() { echo "$1" > "$2.why"; exit 126; }
-if [ -n "$3" ]; then
-{ true >> "$3"; } 2>/dev/null || fail "cannot open output file $3 as $(id -un)" "$2"
+for __gridq_n in $__GRIDQ_ENV_NAMES; do
+eval "export $__gridq_n=\\"\\$__GRIDQ_ENV_$__gridq_n\\"; unset __GRIDQ_ENV_$__gridq_n"
+done
+unset __GRIDQ_ENV_NAMES __gridq_n
+fail() { echo "!$1" > "$2"; exit 126; }
+umask "$6"
+cd -- "$3" 2>/dev/null || fail "cannot enter directory $3 as $(id -un): it does not exist or the account may not enter it" "$2"
 { true >> "$4"; } 2>/dev/null || fail "cannot open output file $4 as $(id -un)" "$2"
-if [ "$3" = "$4" ]; then exec >> "$3" 2>&1; else exec >> "$3" 2>> "$4"; fi
-fi
+{ true >> "$5"; } 2>/dev/null || fail "cannot open output file $5 as $(id -un)" "$2"
+if [ "$4" = "$5" ]; then exec >> "$4" 2>&1; else exec >> "$4" 2>> "$5"; fi
 # The command runs in a forked subshell with no positional parameters, as under sh -c: a fork
 # of this small shell, not a second shell started from scratch (a millisecond per job).
 __gridq_cmd=$1
@@ -34,39 +37,20 @@ if [ -n "$stopped" ]; then s=143; else (set --; eval "$__gridq_cmd"); s=$?; fi
 echo "$s" > "$2"
 exit "$s"`;
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 /**
- * Open a job's output files for it (they lie in the server's jobs folder): a new file is created
- * for the account; an existing one must be a regular file it owns; a symlink is never followed.
+ * The submitter's variables, renamed for the way through a process that runs as root before it
+ * switches to the job's account (setpriv): there, LD_PRELOAD, LD_DEBUG_OUTPUT, GCONV_PATH,
+ * LOCPATH, LC_ALL=/path... would make the dynamic loader or libc load or write files as root.
+ * The wrapper, as the job's account, restores them (`__GRIDQ_ENV_NAMES` lists them). Names
+ * that are not shell variable names are dropped (the server accepts none).
  */
-export function openOutputs(lease: Lease, account: UnixAccount | null): { out: number; err: number } {
-  const open = (path: string): number => {
-    let fd: number;
-    try {
-      fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_APPEND | fsc.O_NOFOLLOW, 0o644);
-    } catch (e) {
-      throw new Error(
-        `cannot open output file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      );
-    }
-    const st = fstatSync(fd);
-    const uid = account?.uid ?? process.getuid?.();
-    // Just created by us (owned by the agent, empty) or already the account's: anything else
-    // (another account's file, a device) is not the job's to write.
-    const ours = st.uid === process.getuid?.() && st.size === 0;
-    if (!st.isFile() || (st.uid !== uid && !ours)) {
-      closeSync(fd);
-      throw new Error(`cannot open output file ${path}: it belongs to another account`);
-    }
-    if (account && st.uid !== account.uid) fchownSync(fd, account.uid, account.gid);
-    return fd;
-  };
-  const out = open(lease.stdoutPath);
-  try {
-    return { out, err: lease.stderrPath === lease.stdoutPath ? out : open(lease.stderrPath) };
-  } catch (e) {
-    closeSync(out);
-    throw e;
-  }
+export function hideFromRoot(env: Record<string, string>): Record<string, string> {
+  const names = Object.keys(env).filter((n) => ENV_NAME.test(n));
+  const out: Record<string, string> = { __GRIDQ_ENV_NAMES: names.join(" ") };
+  for (const n of names) out[`__GRIDQ_ENV_${n}`] = env[n]!;
+  return out;
 }
 
 /** Signal a whole process group; a group already gone is not an error. */

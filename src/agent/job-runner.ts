@@ -4,11 +4,13 @@
 // whose agent restarted is still followed (pid polled) and its result reported, exactly once.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, existsSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { constants as osc } from "node:os";
 import type { JobReport, KnownLease, Lease } from "../protocol/agent-messages.ts";
-import { alive, killGroup, openOutputs, signalName, WRAPPER } from "./job-process.ts";
-import { isSafeLeaseId, JobStateDir, procStartOf } from "./job-state-dir.ts";
+import { prepareUserFolder } from "./job-folder.ts";
+import { alive, hideFromRoot, killGroup, signalName, WRAPPER } from "./job-process.ts";
+import { findUnrecordedStarts, LEASE_MARKER } from "./job-recovery.ts";
+import { isSafeLeaseId, JobStateDir, procStartOf, type StartedRecord } from "./job-state-dir.ts";
 import type { UnixAccount } from "./unix-account.ts";
 
 export type Report = JobReport;
@@ -24,11 +26,18 @@ export interface RunnerOptions {
   accountFor: (lease: Pick<Lease, "user">) => UnixAccount | null | { refused: string };
   /** Environment every job starts from (PATH, LANG...), before the job's own. */
   baseEnv: Record<string, string>;
+  /** Every job's umask, octal (`077`). */
+  umask: string;
   /** The server URL jobs use (a remote agent's --server); else the lease's. */
   serverUrl?: string;
   /** Milliseconds between liveness checks of jobs this agent did not spawn itself. */
   pollInterval?: number;
   report: (r: Report) => void;
+  /**
+   * Test only (GRIDQ_TEST_AGENT_CRASH_AFTER_SPAWN, read by agent/main.ts): called between a job's
+   * spawn and the record of its start, where the test kills the agent to try recovery.
+   */
+  afterSpawn?: () => void;
 }
 
 interface Running {
@@ -63,13 +72,18 @@ export class JobRunner {
 
   /** Take back the jobs of a previous agent process from disk: follow the live, report the rest. */
   recover(): void {
-    for (const s of this.#disk.load()) {
+    const stored = this.#disk.load();
+    // Leases recorded but never marked started: the agent may have died between the spawn and
+    // `started.json`; their wrappers are looked for by the lease id in their environment.
+    const found = findUnrecordedStarts(this.#disk, stored, this.#o.accountFor);
+    for (const s of stored) {
       const r = this.#entry(s.lease);
-      if (s.result) {
-        r.result = s.result;
-        continue;
-      }
-      if (!s.started) {
+      const started = s.started ?? found.get(s.lease.leaseId);
+      if (s.result) r.result = s.result;
+      else if (started) this.#adopt(r, started);
+      // It ran and ended while no agent watched: its wrapper left the outcome.
+      else if (this.#disk.hasOutcome(s.lease.leaseId)) this.#exited(r, null, null, true);
+      else {
         // The agent died between recording the lease and spawning: nothing ran, nothing will.
         this.#finish(r, {
           type: "failed",
@@ -78,21 +92,32 @@ export class JobRunner {
           reason: "the agent stopped while launching the job",
           at: now(),
         });
-        continue;
       }
-      r.pid = s.started.pid;
-      this.#armWalltime(r, s.started.at);
-      const started = s.started;
-      const poll = () => {
-        if (alive(started)) {
-          r.pollTimer = setTimeout(poll, this.#o.pollInterval ?? 500);
-          return;
-        }
-        r.pollTimer = null;
-        this.#exited(r, this.#disk.readStatus(r.lease.leaseId), null, true);
-      };
-      poll();
     }
+  }
+
+  /** Follow a process this agent did not spawn: walltime, and its end by polling. */
+  #adopt(r: Running, started: StartedRecord): void {
+    r.pid = started.pid;
+    // Said again: the previous agent may have died before its `started` reached the server (a
+    // job left `launching`); a repeated one is a stale report the server ignores.
+    this.#o.report({
+      type: "started",
+      leaseId: r.lease.leaseId,
+      jobId: r.lease.jobId,
+      pid: started.pid,
+      at: started.at,
+    });
+    this.#armWalltime(r, started.at);
+    const poll = () => {
+      if (alive(started)) {
+        r.pollTimer = setTimeout(poll, this.#o.pollInterval ?? 500);
+        return;
+      }
+      r.pollTimer = null;
+      this.#exited(r, this.#disk.readStatus(r.lease.leaseId), null, true);
+    };
+    poll();
   }
 
   /** Leases this agent knows: running ones and finished ones awaiting acknowledgement. */
@@ -161,15 +186,17 @@ export class JobRunner {
   #spawn(r: Running, account: UnixAccount | null): void {
     const { lease } = r;
     const o = this.#o;
-    if (!existsSync(lease.directory) || !statSync(lease.directory).isDirectory()) {
-      throw new Error(`directory ${lease.directory} does not exist`);
-    }
+    // The directory is entered by the wrapper as the job's account, never by the agent: only
+    // the user's own folder in the server's jobs folder is made for it here, when missing.
+    if (lease.createDirectory) prepareUserFolder(lease.directory, account);
     const nodefile = this.#nodefile(lease);
     writeFileSync(nodefile, `${lease.nodes.flatMap((n) => Array(n.cores).fill(n.node)).join("\n")}\n`, {
       mode: 0o644,
     });
     const ids = {
       GRIDQ_JOB_ID: String(lease.jobId),
+      // Marks the wrapper: a restarted agent finds a job it spawned but could not record.
+      [LEASE_MARKER]: lease.leaseId,
       GRIDQ_JOB_NAME: lease.jobName ?? "",
       GRIDQ_NODEFILE: nodefile,
       GRIDQ_WORKDIR: lease.directory,
@@ -185,42 +212,47 @@ export class JobRunner {
       ...(lease.site ? { GRIDQ_SITE: lease.site } : {}),
     };
     const who = account ? { HOME: account.home, USER: account.name, LOGNAME: account.name } : {};
-    const fds = lease.agentOpensOutput ? openOutputs(lease, account) : null;
     let child: ChildProcess;
     try {
       const status = this.#disk.statusPath(lease.leaseId);
-      const paths = fds ? ["", ""] : [lease.stdoutPath, lease.stderrPath];
-      const argv = ["-c", WRAPPER, "gridq-job", lease.command, status, ...paths];
+      const paths = [lease.directory, lease.stdoutPath, lease.stderrPath];
+      const argv = ["-c", WRAPPER, "gridq-job", lease.command, status, ...paths, o.umask];
       // Node's uid/gid options drop supplementary groups; for an account that has some, setpriv
       // (util-linux) sets them (initgroups) and then execs, so the pid stays the wrapper's. It
       // costs one more exec per job, so only for accounts that need it.
       const viaSetpriv = account !== null && account.groups.length > 0 && existsSync(SETPRIV);
+      // The job's identity variables win over the submitter's.
+      const own = Object.fromEntries(Object.entries(lease.env).filter(([k]) => !Object.hasOwn(ids, k)));
       const [file, args] = viaSetpriv
         ? [SETPRIV, [`--reuid=${account.uid}`, `--regid=${account.gid}`, "--init-groups", "/bin/sh", ...argv]]
         : ["/bin/sh", argv];
       child = spawn(file, args, {
-        cwd: lease.directory,
+        // Not the job's directory: the spawn would enter it as root, before dropping to the
+        // job's account (a folder inside one the account may not cross); the wrapper enters it.
+        cwd: "/",
         // A new session: the job is its own process group (stop and walltime kill it whole) and
         // it outlives this agent process.
         detached: true,
-        stdio: fds ? ["ignore", fds.out, fds.err] : "ignore",
-        env: { ...o.baseEnv, ...who, ...lease.env, ...ids },
+        stdio: "ignore",
+        env: { ...o.baseEnv, ...who, ...(viaSetpriv ? hideFromRoot(own) : own), ...ids },
         ...(account && !viaSetpriv ? { uid: account.uid, gid: account.gid } : {}),
       });
     } catch (e) {
       throw new Error(`cannot start the job: ${(e as Error).message}`);
-    } finally {
-      if (fds) {
-        closeSync(fds.out);
-        if (fds.err !== fds.out) closeSync(fds.err);
-      }
     }
     r.child = child;
     if (child.pid !== undefined) {
       r.pid = child.pid;
+      o.afterSpawn?.();
       const started = { pid: child.pid, procStart: procStartOf(child.pid), at: now() };
-      // Recorded before anything else can happen to the job: from here a restarted agent adopts it.
-      this.#disk.saveStarted(lease.leaseId, started);
+      // Recorded before anything else can happen to the job: from here a restarted agent adopts
+      // it. A failed write does not fail a job that runs: it is followed from memory, and a
+      // restarted agent would find it by its GRIDQ_LEASE_ID.
+      try {
+        this.#disk.saveStarted(lease.leaseId, started);
+      } catch {
+        // see above
+      }
       o.report({
         type: "started",
         leaseId: lease.leaseId,

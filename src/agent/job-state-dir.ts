@@ -3,26 +3,35 @@
 //
 // Layout under the state dir (private to the agent, 0700):
 //   jobs/<lease>/lease.json    the lease, written before the process is spawned
-//   jobs/<lease>/started.json  {pid, procStart, at}, written right after the spawn
+//   jobs/<lease>/started.json  {pid, procStart, at}, written right after the spawn (without
+//                              it, recovery looks for the wrapper by its GRIDQ_LEASE_ID)
 //   jobs/<lease>/result.json   the final report, kept until the server's `ack`
 //   acked                      lease ids acknowledged lately: a late `run` is never run again
 // and under the run dir (the agent's, 0711: job accounts reach their own entry, list nothing):
-//   status/<lease>/status      the exit status, written by the job's wrapper shell; the folder
-//                              belongs to the job's account (the agent's own files stay out of
-//                              a job's reach, so a job cannot make the agent signal others)
+//   status/<lease>             the exit status (or `!why` it could not run), written by the
+//                              job's wrapper shell; the file belongs to the job's account, the
+//                              folder to the agent: a job can write its own status and nothing
+//                              else (no symlink or FIFO where the agent reads, no file of the
+//                              agent's, so a job cannot make the agent signal others)
 //   nodefiles/<job id>         the job's node file (0644)
 
 import {
   appendFileSync,
   chmodSync,
-  chownSync,
+  closeSync,
+  fchownSync,
+  constants as fsc,
+  fstatSync,
   lstatSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   rmdirSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -73,7 +82,31 @@ export function procStartOf(pid: number): string | null {
 }
 
 const LEASE_FILES = ["lease.json", "started.json", "result.json"];
-const STATUS_FILES = ["status", "status.why"];
+/** Status folders of earlier versions (status/<lease>/status, owned by the job's account). */
+const LEGACY_STATUS_FILES = ["status", "status.why"];
+
+/**
+ * Read at most 1000 bytes of a file a job's account may write, as the agent: never through a
+ * symlink, never blocking on a FIFO, never anything but a regular file.
+ */
+function readJobFile(path: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    const st = fstatSync(fd);
+    // A status folder of an earlier version: its file inside (never followed either).
+    if (st.isDirectory()) return readJobFile(join(path, "status"));
+    if (!st.isFile()) return null;
+    const buf = Buffer.alloc(1000);
+    return buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * Remove a folder whose usual files are known: unlink them and the folder (a few syscalls),
@@ -143,7 +176,7 @@ export class JobStateDir {
   }
 
   statusPath(leaseId: string): string {
-    return join(this.runDir, "status", leaseId, "status");
+    return join(this.runDir, "status", leaseId);
   }
 
   wasAcked(leaseId: string): boolean {
@@ -159,20 +192,52 @@ export class JobStateDir {
     }
   }
 
-  /** Record a lease before running it; its status folder belongs to the job's account. */
+  /** Record a lease before running it; its status file belongs to the job's account. */
   saveLease(lease: Lease, owner: { uid: number; gid: number } | null): void {
     mkdirSync(this.#dir(lease.leaseId), { recursive: true, mode: 0o700 });
-    const statusDir = join(this.runDir, "status", lease.leaseId);
-    // Lease ids are fresh, so the folder is new but for a lease run again after a crash here:
-    // only then is a stale status cleared (a recursive rm on every job costs a millisecond).
+    const status = this.statusPath(lease.leaseId);
+    // Lease ids are fresh, so the file is new but for a lease run again after a crash here:
+    // only then is a stale status cleared. Made by the agent in its own folder (no job can put
+    // anything there), then given to the job's account, which writes it.
+    this.#removeStatus(lease.leaseId);
+    const fd = openSync(status, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
     try {
-      mkdirSync(statusDir, { mode: 0o700 });
-    } catch {
-      removeFolder(statusDir, STATUS_FILES);
-      mkdirSync(statusDir, { mode: 0o700 });
+      if (owner) fchownSync(fd, owner.uid, owner.gid);
+    } finally {
+      closeSync(fd);
     }
-    if (owner) chownSync(statusDir, owner.uid, owner.gid);
     writeAtomic(join(this.#dir(lease.leaseId), "lease.json"), JSON.stringify(lease));
+  }
+
+  /** When the lease was recorded (just before its spawn), in UNIX seconds; null if unknown. */
+  leaseSavedAt(leaseId: string): number | null {
+    try {
+      return statSync(join(this.#dir(leaseId), "lease.json")).mtimeMs / 1000;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Did the job's wrapper leave an exit status or a failure reason (it ran, and ended)? */
+  hasOutcome(leaseId: string): boolean {
+    return this.readStatus(leaseId) !== null || this.readFailure(leaseId) !== null;
+  }
+
+  #removeStatus(leaseId: string): void {
+    const path = this.statusPath(leaseId);
+    try {
+      rmSync(path, { force: true });
+    } catch {
+      // A status folder of an earlier version (owned by the job's account): its usual files,
+      // then the folder; anything else the job put inside is left, never removed recursively
+      // by the agent in a folder a job controls.
+      for (const f of LEGACY_STATUS_FILES) rmSync(join(path, f), { force: true });
+      try {
+        rmdirSync(path);
+      } catch {
+        // not empty: left in place
+      }
+    }
   }
 
   saveStarted(leaseId: string, s: StartedRecord): void {
@@ -185,25 +250,14 @@ export class JobStateDir {
 
   /** The exit status the wrapper wrote, or null when it wrote none (killed with the job). */
   readStatus(leaseId: string): number | null {
-    try {
-      const s = readFileSync(this.statusPath(leaseId), "utf8").trim();
-      return /^\d+$/.test(s) ? Number(s) : null;
-    } catch {
-      return null;
-    }
+    const s = readJobFile(this.statusPath(leaseId))?.trim() ?? "";
+    return /^\d+$/.test(s) ? Number(s) : null;
   }
 
-  /** Why the wrapper could not run the command (it could not open an output file), if so. */
+  /** Why the wrapper could not run the command (its folder or an output file), if so. */
   readFailure(leaseId: string): string | null {
-    try {
-      return (
-        readFileSync(`${this.statusPath(leaseId)}.why`, "utf8")
-          .trim()
-          .slice(0, 1000) || null
-      );
-    } catch {
-      return null;
-    }
+    const s = readJobFile(this.statusPath(leaseId))?.trim() ?? "";
+    return s.startsWith("!") ? s.slice(1).trim() || null : null;
   }
 
   /** Every lease on disk, for recovery after a restart. Damaged folders are skipped. */
@@ -235,7 +289,7 @@ export class JobStateDir {
   /** The server recorded the result: forget the lease, remember its id. */
   forget(leaseId: string): void {
     removeFolder(this.#dir(leaseId), LEASE_FILES);
-    removeFolder(join(this.runDir, "status", leaseId), STATUS_FILES);
+    this.#removeStatus(leaseId);
     if (this.#acked.has(leaseId)) return;
     this.#acked.add(leaseId);
     const path = join(this.root, "acked");

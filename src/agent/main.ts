@@ -7,7 +7,7 @@ import WebSocket from "ws";
 import type { AgentToServer, ServerToAgent } from "../protocol/agent-messages.ts";
 import { MAX_AGENT_MESSAGE, webSocketChannel } from "../protocol/websocket-channel.ts";
 import { Agent } from "./agent.ts";
-import { accountFor } from "./job-account.ts";
+import { type AccountRules, accountFor } from "./job-account.ts";
 import { defaultRunDir, removeRunDirIfEmpty } from "./run-dir.ts";
 
 export interface RemoteAgentOptions {
@@ -20,9 +20,9 @@ export interface RemoteAgentOptions {
   /** PEM of a CA to trust in addition to the system's (a self-signed server). */
   ca?: string;
   killGrace: number;
-  runAsSubmitter: boolean;
-  fallbackUser: string;
-  allowRoot: boolean;
+  /** Whose account jobs run as: the agent's own `jobs.*` settings. */
+  rules: AccountRules;
+  umask: string;
   log?: (line: string) => void;
 }
 
@@ -57,20 +57,29 @@ export async function runRemoteAgent(o: RemoteAgentOptions, signal: AbortSignal)
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   // A bad URL is refused before anything is created on disk.
   const url = agentUrl(o.server, o.site, o.node);
-  const policy = { ...o, agentUid: process.getuid?.() ?? -1 };
+  // A remote agent never knows a local first-start admin: root jobs only with jobs.allowRoot.
+  const policy = { ...o.rules, node: o.node, agentUid: process.getuid?.() ?? -1 };
   const agent = new Agent({
     node: o.node,
     stateDir: o.stateDir,
     runDir: o.runDir ?? defaultRunDir(o.stateDir),
     killGrace: o.killGrace,
+    umask: o.umask,
     serverUrl: o.server,
     baseEnv: jobBaseEnv(process.env),
     accountFor: (lease) => accountFor(policy, lease),
+    // Test only: die (kill -9) between a job's spawn and the record of its start, to try the
+    // recovery of that instant (test/security/agent-faults-launch.test.ts).
+    ...(process.env.GRIDQ_TEST_AGENT_CRASH_AFTER_SPAWN === "1"
+      ? { afterSpawn: () => process.kill(process.pid, "SIGKILL") }
+      : {}),
   });
   let delay = BACKOFF_MIN_MS;
   try {
     while (!signal.aborted) {
       const outcome = await connectOnce(agent, url, o, signal);
+      // A refusal for now (another agent still holds the node's connection) is retried with
+      // the same backoff; any other refusal is final.
       if (outcome.refused) throw new AgentRefused(outcome.refused);
       if (signal.aborted) break;
       if (outcome.welcomed) delay = BACKOFF_MIN_MS;
@@ -168,7 +177,8 @@ function connectOnce(
       });
       void agent.connect(channel).then((refused) => {
         signal.removeEventListener("abort", onAbort);
-        done({ welcomed, why: "connection closed", ...(refused ? { refused } : {}) });
+        if (refused?.retry) done({ welcomed, why: `refused for now: ${refused.reason}` });
+        else done({ welcomed, why: "connection closed", ...(refused ? { refused: refused.reason } : {}) });
       });
     });
     // Once open, the agent's own close handler settles (it knows whether the server refused us).

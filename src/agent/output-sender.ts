@@ -2,8 +2,10 @@
 // connection and, with `follow`, keeps sending what is appended until the job has ended.
 
 import { constants as fsc } from "node:fs";
-import { open } from "node:fs/promises";
+import { open, readlink, stat } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { AgentToServer, ServerToAgent } from "../protocol/agent-messages.ts";
+import type { UnixAccount } from "./unix-account.ts";
 
 type Read = Extract<ServerToAgent, { type: "read" }>;
 
@@ -14,23 +16,25 @@ const FOLLOW_POLL_MS = 200;
 export class OutputSender {
   readonly #send: (m: AgentToServer) => void;
   readonly #isRunning: (jobId: number) => boolean;
-  readonly #ownerOf: (user: string) => number | null | { refused: string };
+  readonly #accountOf: (user: string) => UnixAccount | null | { refused: string };
   readonly #active = new Map<number, { canceled: boolean }>();
 
   /**
-   * `ownerOf(user)`: the uid a job of that user runs as, when this agent runs jobs as other
-   * accounts (it is root): a file is served only if that account owns it, so an output path
-   * pointed at someone else's file (`/etc/shadow`) reads nothing. Null: no check (every job
-   * runs as the agent's own account, which the job could read with anyway).
+   * `accountOf(user)`: the account a job of that user runs as, when this agent runs jobs as
+   * other accounts (it is root): a file is served only if that account owns it and could reach
+   * it (every folder on its real path crossable by the account), so an output path pointed at
+   * someone else's file (`/etc/shadow`), or through a symlinked folder at a place the account
+   * cannot reach, reads nothing. Null: no check (every job runs as the agent's own account,
+   * which the job could read with anyway).
    */
   constructor(
     send: (m: AgentToServer) => void,
     isRunning: (jobId: number) => boolean,
-    ownerOf: (user: string) => number | null | { refused: string },
+    accountOf: (user: string) => UnixAccount | null | { refused: string },
   ) {
     this.#send = send;
     this.#isRunning = isRunning;
-    this.#ownerOf = ownerOf;
+    this.#accountOf = accountOf;
   }
 
   cancel(stream: number): void {
@@ -54,11 +58,12 @@ export class OutputSender {
         this.#send({ type: "end", stream: m.stream, missing: true });
         return;
       }
-      const owner = this.#ownerOf(m.user);
+      const account = this.#accountOf(m.user);
       const st = await fh.stat();
       const refused = !st.isFile()
         ? `${m.path} is not a regular file`
-        : owner !== null && (typeof owner !== "number" || st.uid !== owner)
+        : account !== null &&
+            ("refused" in account || st.uid !== account.uid || !(await reachable(fh.fd, account)))
           ? `${m.path} does not belong to the account of ${m.user}'s jobs`
           : null;
       if (refused) {
@@ -91,5 +96,33 @@ export class OutputSender {
       this.#active.delete(m.stream);
       await fh?.close();
     }
+  }
+}
+
+/** Could `account` have opened the file open as `fd`: can it cross every folder above it? */
+async function reachable(fd: number, account: UnixAccount): Promise<boolean> {
+  let real: string;
+  try {
+    // Where the opened file really is (every symlink resolved), not the path that was asked.
+    real = await readlink(`/proc/self/fd/${fd}`);
+  } catch {
+    return false;
+  }
+  if (!real.startsWith("/")) return false;
+  for (let dir = dirname(real); ; dir = dirname(dir)) {
+    let st: Awaited<ReturnType<typeof stat>>;
+    try {
+      st = await stat(dir);
+    } catch {
+      return false; // deleted, or " (deleted)" appended: not reachable by a path
+    }
+    const bit =
+      st.uid === account.uid
+        ? 0o100
+        : st.gid === account.gid || account.groups.includes(st.gid)
+          ? 0o010
+          : 0o001;
+    if ((st.mode & bit) === 0) return false;
+    if (dir === "/") return true;
   }
 }

@@ -16,6 +16,7 @@ import {
   serverUrl,
 } from "./session.ts";
 import { shellJoin } from "./shell-quote.ts";
+import { addUserAdminCommands } from "./user-commands.ts";
 
 const now = () => Date.now() / 1000;
 
@@ -275,9 +276,8 @@ export function buildProgram(): Command {
               stateDir: o.stateDir ?? join(homeDir(), `agent-${o.node}`),
               ...(o.ca ? { ca: readFileSync(o.ca, "utf8") } : {}),
               killGrace: config.jobs.killGrace,
-              runAsSubmitter: config.jobs.runAsSubmitter,
-              fallbackUser: config.jobs.fallbackUser,
-              allowRoot: config.jobs.allowRoot,
+              rules: config.jobs,
+              umask: config.jobs.umask,
             },
             stop.signal,
           );
@@ -353,6 +353,7 @@ export function buildProgram(): Command {
       const u = await makeClient(g).createUser(name, password, Boolean(o.admin));
       makeOutput(Boolean(g.json)).print(`user ${u.name} created (${u.role})`, u);
     });
+  addUserAdminCommands(program, user, { common, globals });
 
   return program;
 }

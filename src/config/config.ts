@@ -5,7 +5,24 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { QueueDef } from "../domain/queues.ts";
+import { JOB_ACCOUNT_DEFAULTS, type JobAccountSettings, jobAccountSettings } from "./job-accounts-config.ts";
 import { queuesSetting } from "./queues-config.ts";
+
+/** Password guessing limits (src/services/login-limiter.ts applies them). */
+export interface LockoutSettings {
+  /** Failed logins for one account from one address that lock that pair (the tight limit). */
+  pairFailures: number;
+  /** Failed logins from one address, all accounts together (spraying many accounts). */
+  addressFailures: number;
+  /** Failed logins for one account, all addresses together (the loose, distributed limit). */
+  accountFailures: number;
+  /** Longest lockout in seconds: it lasts 1 s, then doubles with each further failure, up to this. */
+  maxSeconds: number;
+  /** Seconds without a failure after which a counter starts again from zero. */
+  forgetAfter: number;
+  /** Password checks one address may have running at once; more get 429 at once. */
+  perAddressChecks: number;
+}
 
 export interface GridqConfig {
   /** The data folder: database, keys, credentials, job outputs. */
@@ -56,6 +73,13 @@ export interface GridqConfig {
     maxTokenTtl: number;
     /** Seconds a verified Basic credential is remembered (avoids one KDF run per request). */
     basicCacheTtl: number;
+    /**
+     * Seconds a server trusts its copy of a user's row (exists, enabled, role, token stamp):
+     * the longest a change made through another server sharing the store takes to be seen here.
+     */
+    userCacheTtl: number;
+    /** Password guessing: lockouts per (account, address), address and account (login-limiter.ts). */
+    lockout: LockoutSettings;
   };
   jobs: {
     /** Seconds; used when neither `walltime` nor the resources give one. */
@@ -64,13 +88,13 @@ export interface GridqConfig {
     killGrace: number;
     /** Directory for jobs submitted without one (not from the CLI). */
     defaultDirectory: string;
-    /** Let jobs run as root when the agent is root. Off by default. */
+    /**
+     * A root agent runs each job as its submitter's Unix account (docs/agents.md); a user whose
+     * account is root runs jobs as root only with this on (or as the local first-start admin of
+     * a server that listens on loopback only). Off by default.
+     */
     allowRoot: boolean;
-    /** When the agent is root and allowRoot is off, jobs run as this unprivileged account. */
-    fallbackUser: string;
-    /** When the agent is root, run each job as its submitter's Unix account (see docs/agents.md). */
-    runAsSubmitter: boolean;
-  };
+  } & JobAccountSettings;
   /** Queues by name, with priority and limits (`admin`, `default`, `besteffort`, `production` by default). */
   queues: QueueDef[];
   scheduler: {
@@ -110,7 +134,6 @@ export const ENV_NAMES = {
   "reference.path": "GRIDQ_REFERENCE",
   "auth.tokenTtl": "GRIDQ_TOKEN_TTL",
   "jobs.allowRoot": "GRIDQ_ALLOW_ROOT_JOBS",
-  "jobs.runAsSubmitter": "GRIDQ_RUN_AS_SUBMITTER",
   "agents.heartbeatInterval": "GRIDQ_HEARTBEAT_INTERVAL",
   "agents.suspectAfter": "GRIDQ_SUSPECT_AFTER",
   "agents.deadAfter": "GRIDQ_DEAD_AFTER",
@@ -214,14 +237,26 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
     reference: { path: "", prefix: "data/grid5000", branch: "", publicReads: true },
     agent: { node: "" },
     db: { engine: "", path: join(home, "gridq.db"), url: "", poolSize: 10 },
-    auth: { tokenTtl: 4 * 3600, maxTokenTtl: 30 * 86400, basicCacheTtl: 60 },
+    auth: {
+      tokenTtl: 4 * 3600,
+      maxTokenTtl: 30 * 86400,
+      basicCacheTtl: 60,
+      userCacheTtl: 5,
+      lockout: {
+        pairFailures: 5,
+        addressFailures: 30,
+        accountFailures: 100,
+        maxSeconds: 300,
+        forgetAfter: 3600,
+        perAddressChecks: 1,
+      },
+    },
     jobs: {
       defaultWalltime: 3600,
       killGrace: 5,
       defaultDirectory: join(home, "jobs"),
       allowRoot: false,
-      fallbackUser: "nobody",
-      runAsSubmitter: false,
+      ...JOB_ACCOUNT_DEFAULTS,
     },
     scheduler: { passInterval: 30, fairShareWeight: 0, fairShareHalfLife: 86400 },
     tls: { mode: "off", cert: null, key: null, chain: null, names: [] },
@@ -279,14 +314,40 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       tokenTtl: num("auth.tokenTtl", g("auth.tokenTtl"), 1, 365 * 86400),
       maxTokenTtl: num("auth.maxTokenTtl", g("auth.maxTokenTtl"), 1, 365 * 86400),
       basicCacheTtl: num("auth.basicCacheTtl", g("auth.basicCacheTtl"), 0, 3600),
+      userCacheTtl: num("auth.userCacheTtl", g("auth.userCacheTtl"), 0, 60),
+      lockout: {
+        pairFailures: num("auth.lockout.pairFailures", g("auth.lockout.pairFailures"), 1, 100_000, true),
+        addressFailures: num(
+          "auth.lockout.addressFailures",
+          g("auth.lockout.addressFailures"),
+          1,
+          100_000,
+          true,
+        ),
+        accountFailures: num(
+          "auth.lockout.accountFailures",
+          g("auth.lockout.accountFailures"),
+          1,
+          100_000,
+          true,
+        ),
+        maxSeconds: num("auth.lockout.maxSeconds", g("auth.lockout.maxSeconds"), 1, 86400),
+        forgetAfter: num("auth.lockout.forgetAfter", g("auth.lockout.forgetAfter"), 1, 30 * 86400),
+        perAddressChecks: num(
+          "auth.lockout.perAddressChecks",
+          g("auth.lockout.perAddressChecks"),
+          1,
+          64,
+          true,
+        ),
+      },
     },
     jobs: {
       defaultWalltime: num("jobs.defaultWalltime", g("jobs.defaultWalltime"), 1, 365 * 86400),
       killGrace: num("jobs.killGrace", g("jobs.killGrace"), 0, 3600),
       defaultDirectory: resolve(home, str("jobs.defaultDirectory", g("jobs.defaultDirectory"))),
       allowRoot: bool("jobs.allowRoot", g("jobs.allowRoot")),
-      fallbackUser: str("jobs.fallbackUser", g("jobs.fallbackUser")),
-      runAsSubmitter: bool("jobs.runAsSubmitter", g("jobs.runAsSubmitter")),
+      ...jobAccountSettings(g, (m) => new ConfigError(m)),
     },
     queues: queuesSetting(g("queues"), (m) => new ConfigError(m)),
     scheduler: {

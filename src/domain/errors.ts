@@ -36,6 +36,23 @@ export const ERRORS = {
     retryable: false,
     summary: "The bearer token has expired: authenticate again.",
   },
+  GRIDQ_TOKEN_REVOKED: {
+    status: 401,
+    retryable: false,
+    summary:
+      "The bearer token was revoked (`gridq token revoke`), or its user was deleted: authenticate again.",
+  },
+  GRIDQ_USER_DISABLED: {
+    status: 401,
+    retryable: false,
+    summary: "The user is disabled (`gridq user disable`): an admin can enable it again.",
+  },
+  GRIDQ_TOKEN_SCOPE: {
+    status: 403,
+    retryable: false,
+    summary:
+      "A job's token (GRIDQ_TOKEN) may only read its own job and run `gridq exec` on its nodes, and mint no token.",
+  },
   GRIDQ_FORBIDDEN: { status: 403, retryable: false, summary: "The user may not act on this resource." },
   GRIDQ_NOT_FOUND: { status: 404, retryable: false, summary: "No such resource." },
   GRIDQ_UNKNOWN_SITE: { status: 404, retryable: false, summary: "No such site." },
@@ -87,7 +104,17 @@ export const ERRORS = {
     retryable: false,
     summary: "An Accelerator query names a field that jobs do not have.",
   },
-  GRIDQ_RATE_LIMITED: { status: 429, retryable: true, summary: "Too many requests." },
+  GRIDQ_RATE_LIMITED: {
+    status: 429,
+    retryable: true,
+    summary: "Too many requests; `Retry-After` gives the seconds to wait when known.",
+  },
+  GRIDQ_LOGIN_LOCKED: {
+    status: 429,
+    retryable: true,
+    summary:
+      "Too many failed logins for this account or from this address: retry after `Retry-After` seconds (also `details.retry_after`).",
+  },
   GRIDQ_QUOTA_EXCEEDED: {
     status: 429,
     retryable: true,

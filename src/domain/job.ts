@@ -87,4 +87,15 @@ export interface UserRecord {
   role: UserRole;
   passwordHash: string;
   createdAt: number;
+  /** A disabled user's credentials and tokens are refused; their row (and jobs) stay. */
+  disabled: boolean;
+  /** Tokens issued before this instant (unix seconds) are refused; null: none revoked. */
+  tokensNotBefore: number | null;
+}
+
+/** What an admin may change about a user (the password has its own verb). */
+export interface UserPatch {
+  role?: UserRole;
+  disabled?: boolean;
+  tokensNotBefore?: number | null;
 }

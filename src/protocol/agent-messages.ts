@@ -23,11 +23,11 @@ export interface Lease {
   /** Extra environment the submitter asked for. */
   env: Record<string, string>;
   /**
-   * The output files lie in the server's own jobs folder (`jobs.defaultDirectory`), which job
-   * accounts may not reach: the agent opens them for the job (new files, or files the job's
-   * account owns; never through a symlink). Elsewhere the job's account opens them itself.
+   * The directory is the submitter's own folder in the server's jobs folder (the job named
+   * none): the agent creates it for the job's account when missing (0700). Output files are
+   * always opened by the job's account, never by the agent.
    */
-  agentOpensOutput?: boolean;
+  createDirectory?: boolean;
   /** A token for the job's own calls to the server (`gridq exec`), and the server's URL. */
   jobToken?: string;
   serverUrl?: string;
@@ -47,8 +47,12 @@ export type ServerToAgent =
    * between its node samples (0: none).
    */
   | { type: "welcome"; version: number; heartbeat: number; metrics: number }
-  /** Answer to a refused hello, just before the server closes the connection. */
-  | { type: "reject"; reason: string }
+  /**
+   * Answer to a refused hello, just before the server closes the connection. With `retry`, the
+   * refusal is for now (another agent holds the node's connection): try again later; without it,
+   * trying again will not help.
+   */
+  | { type: "reject"; reason: string; retry?: boolean }
   | { type: "run"; lease: Lease }
   | { type: "kill"; leaseId: string; jobId: number; reason: string }
   /** The job's walltime (seconds from its start) changed: the agent re-arms its timer. */

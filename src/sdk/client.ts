@@ -45,6 +45,16 @@ export interface ListJobsOptions {
   limit?: number;
 }
 
+/** A user as the server shows it. */
+export interface UserView {
+  name: string;
+  role: string;
+  disabled: boolean;
+  created_at: number;
+  /** Tokens issued before this instant (unix seconds) are refused. */
+  tokens_not_before?: number;
+}
+
 const basic = (user: string, password: string): string => {
   const bytes = new TextEncoder().encode(`${user}:${password}`);
   let bin = "";
@@ -225,10 +235,26 @@ export class GridqClient {
   }
 
   createUser(name: string, password: string, admin = false) {
-    return this.#json<{ name: string; role: string }>("POST", `${this.mount}/users`, {
-      name,
-      password,
-      admin,
-    });
+    return this.#json<UserView>("POST", `${this.mount}/users`, { name, password, admin });
+  }
+
+  listUsers(): Promise<Collection<UserView>> {
+    return this.#json("GET", `${this.mount}/users`);
+  }
+
+  /** Delete a user (admins): their password and tokens stop working at once. */
+  async deleteUser(name: string): Promise<void> {
+    const res = await this.#request("DELETE", `${this.mount}/users/${encodeURIComponent(name)}`);
+    await res.body?.cancel();
+  }
+
+  /** Disable a user (their password and tokens are refused), or enable them again (admins). */
+  setUserDisabled(name: string, disabled: boolean): Promise<UserView> {
+    return this.#json("PATCH", `${this.mount}/users/${encodeURIComponent(name)}`, { disabled });
+  }
+
+  /** Revoke every token of a user issued until now (one's own, or anyone's for admins). */
+  revokeTokens(name: string): Promise<UserView> {
+    return this.#json("POST", `${this.mount}/users/${encodeURIComponent(name)}/revoke-tokens`);
   }
 }

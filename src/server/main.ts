@@ -1,7 +1,7 @@
 // `gridq serve`: opens the store, bootstraps the first start, wires services, the embedded
 // agent and the HTTP server, and listens. The composition root of the server side.
 
-import { fork } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
@@ -9,8 +9,8 @@ import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import type { EmbeddedAgentOptions } from "../agent/embedded-main.ts";
+import { accountFor } from "../agent/job-account.ts";
 import { defaultRunDir, removeRunDirIfEmpty } from "../agent/run-dir.ts";
-import { findAccount, type UnixAccount } from "../agent/unix-account.ts";
 import type { GridqConfig } from "../config/config.ts";
 import type { NodeInfo } from "../domain/node.ts";
 import type { AgentToServer, ServerToAgent } from "../protocol/agent-messages.ts";
@@ -66,7 +66,6 @@ export interface Assembled {
   services: AppServices;
   /** The embedded agent's node, or null when the reference does not describe it. */
   node: NodeInfo | null;
-  runAs: UnixAccount | null;
   tls: TlsMaterial | null;
   close(): Promise<void>;
 }
@@ -77,15 +76,16 @@ export async function assemble(
   opts: { logger?: boolean } = {},
 ): Promise<Assembled> {
   // The data folder can be crossed but not listed by others (0711): jobs running as another
-  // account reach the default job folder inside it; every secret in it is 0600 (key,
-  // credentials, database) and the agent's state folder 0700.
+  // account reach their own folder in the jobs folder inside it; every secret in it is 0600
+  // (key, credentials, database) and the agent's state folder 0700.
   mkdirSync(config.home, { recursive: true, mode: 0o711 });
   chmodSync(config.home, 0o711);
   const defaultJobs = join(config.home, "jobs");
-  mkdirSync(config.jobs.defaultDirectory, { recursive: true });
-  // The default job folder is shared like /tmp (sticky): a job that names no folder runs there
-  // and writes its output files as its own account, whichever account that is.
-  if (config.jobs.defaultDirectory === defaultJobs) chmodSync(defaultJobs, 0o1777);
+  mkdirSync(config.jobs.defaultDirectory, { recursive: true, mode: 0o711 });
+  // Jobs that name no folder run in their user's own folder in it (`jobs/<user>`, 0700, made by
+  // the agent for the job's account): the jobs folder itself is the server's, crossable, not
+  // listable and writable by no one else (earlier versions made it 1777: closed here).
+  if (config.jobs.defaultDirectory === defaultJobs) chmodSync(defaultJobs, 0o711);
   const log = pino({
     level: opts.logger === false ? "silent" : config.server.logLevel,
     redact: ["req.headers.authorization", "*.password", "*.token", "*.access_token"],
@@ -158,23 +158,28 @@ export async function assemble(
   scheduler = new Scheduler(deps);
   const hub = new AgentHub(deps, scheduler);
   const services: AppServices = { deps, auth, hub, scheduler };
-  // Jobs call the server as their submitter (`gridq exec` from inside a job).
-  hub.setJobAccess({
-    token: async (user, ttl) => (await auth.issueToken({ name: user, admin: false }, ttl)).token,
-  });
+  // Jobs call the server for `gridq exec` with a token scoped to the job (its nodes, its walltime).
+  hub.setJobAccess({ token: (job) => auth.issueJobToken(job) });
 
   const me = userInfo();
-  const runAs =
-    me.uid === 0 && !config.jobs.allowRoot && !config.jobs.runAsSubmitter
-      ? findAccount(config.jobs.fallbackUser)
-      : null;
-  if (me.uid === 0 && !config.jobs.allowRoot && !config.jobs.runAsSubmitter && !runAs) {
-    throw new Error(
-      `running as root: jobs would run as '${config.jobs.fallbackUser}', which does not exist; set jobs.fallbackUser or jobs.allowRoot`,
-    );
+  // A root server's jobs run as their submitters' accounts: a user the embedded agent would
+  // refuse is refused at submission, with the agent's reason (same /etc/passwd, same rules).
+  const localRootUser = me.uid === 0 && listensOnLoopbackOnly(config.server.host) ? me.username : null;
+  if (node && me.uid === 0) {
+    const policy = { ...config.jobs, agentUid: me.uid, node: node.uid };
+    deps.accounts = {
+      refusal: (actor) => {
+        // Root for the local admin only if it still is an admin (the agent cannot know roles).
+        const a = accountFor(
+          { ...policy, localRootUser: actor.admin ? localRootUser : null },
+          { user: actor.name },
+        );
+        return a && "refused" in a ? a.refused : null;
+      },
+    };
   }
   // The embedded agent: the same Agent as `gridq agent`, in its own process over IPC.
-  const embedded = node ? startEmbeddedAgent(config, node, hub) : null;
+  const embedded = node ? startEmbeddedAgent(config, node, hub, localRootUser, log) : null;
 
   const tls = await loadTls(config.tls, config.home, config.server.host, new Date());
   const app = await buildApp({
@@ -197,7 +202,6 @@ export async function assemble(
     app,
     services,
     node: node ?? null,
-    runAs,
     tls,
     async close() {
       if (closed) return;
@@ -217,37 +221,81 @@ export async function assemble(
   };
 }
 
+/**
+ * Restarts of a crashed embedded agent: 0.5 s doubling to 30 s; an agent that stayed up a minute
+ * had no crash loop, so the next restart is quick again.
+ */
+const AGENT_RESTART_MIN_MS = 500;
+const AGENT_RESTART_MAX_MS = 30_000;
+const AGENT_RESTART_RESET_MS = 60_000;
+
 function startEmbeddedAgent(
   config: Readonly<GridqConfig>,
   node: NodeInfo,
   hub: AgentHub,
+  localRootUser: string | null,
+  log: pino.Logger,
 ): { stop(): Promise<void> } {
   // Node files and exit statuses must be reachable by the jobs' account, so not under the
-  // private data folder; stable per data folder, so that after a crash the next server's agent
+  // private data folder; stable per data folder, so that after a crash the next agent process
   // adopts the jobs and finds their statuses there.
   const runDir = defaultRunDir(join(config.home, "agent"));
-  const child = fork(fileURLToPath(new URL("../agent/embedded-main.ts", import.meta.url)), [], {
-    env: {
-      ...process.env,
-      GRIDQ_AGENT_OPTIONS: JSON.stringify({
-        node: node.uid,
-        stateDir: join(config.home, "agent"),
-        runDir,
-        killGrace: config.jobs.killGrace,
-        runAsSubmitter: config.jobs.runAsSubmitter,
-        fallbackUser: config.jobs.fallbackUser,
-        allowRoot: config.jobs.allowRoot,
-        baseEnv: jobBaseEnv(),
-      } satisfies EmbeddedAgentOptions),
+  const options = JSON.stringify({
+    node: node.uid,
+    stateDir: join(config.home, "agent"),
+    runDir,
+    killGrace: config.jobs.killGrace,
+    rules: {
+      allowRoot: config.jobs.allowRoot,
+      accounts: config.jobs.accounts,
+      minUid: config.jobs.minUid,
+      denyAccounts: config.jobs.denyAccounts,
     },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-    serialization: "json",
-  });
-  const channel = ipcChannel<AgentToServer, ServerToAgent>(child);
-  hub.attach(node.site, channel);
+    localRootUser,
+    umask: config.jobs.umask,
+    baseEnv: jobBaseEnv(),
+  } satisfies EmbeddedAgentOptions);
+  let child: ChildProcess;
+  let channel: ReturnType<typeof ipcChannel<AgentToServer, ServerToAgent>>;
+  let stopping = false;
+  let delay = AGENT_RESTART_MIN_MS;
+  let restart: NodeJS.Timeout | null = null;
+  const launch = () => {
+    const since = Date.now();
+    child = fork(fileURLToPath(new URL("../agent/embedded-main.ts", import.meta.url)), [], {
+      env: { ...process.env, GRIDQ_AGENT_OPTIONS: options },
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      serialization: "json",
+    });
+    channel = ipcChannel<AgentToServer, ServerToAgent>(child);
+    hub.attach(node.site, channel);
+    // A crashed agent (killed, out of memory) leaves its jobs running, recorded on disk: a new
+    // agent process on the same state dir adopts them and reports their results. Its node is
+    // only `suspected` meanwhile (no new work, jobs keep their state); the restart comes well
+    // before agents.deadAfter would fail its jobs, but for a crash loop at the longest delay.
+    child.once("exit", (code, signal) => {
+      if (stopping) return;
+      if (Date.now() - since >= AGENT_RESTART_RESET_MS) delay = AGENT_RESTART_MIN_MS;
+      log.error(
+        { node: node.uid, code, signal, restartIn: delay / 1000 },
+        "embedded agent exited: restarting it",
+      );
+      restart = setTimeout(() => {
+        restart = null;
+        if (!stopping) launch();
+      }, delay);
+      delay = Math.min(delay * 2, AGENT_RESTART_MAX_MS);
+    });
+  };
+  launch();
   return {
     async stop() {
-      const exited = new Promise((r) => (child.exitCode !== null ? r(null) : child.once("exit", r)));
+      stopping = true;
+      if (restart) clearTimeout(restart);
+      const c = child;
+      const exited = new Promise((r) =>
+        c.exitCode !== null || c.signalCode !== null ? r(null) : c.once("exit", r),
+      );
       channel.close();
       await exited;
       // Left in place while jobs still run (they keep running after a stop, and are adopted
@@ -262,7 +310,7 @@ export async function startServer(
   out: NodeJS.WritableStream = process.stderr,
 ): Promise<RunningServer> {
   const a = await assemble(config);
-  const { app, node, runAs } = a;
+  const { app, node } = a;
   const { deps, auth } = a.services;
   await app.listen({ host: config.server.host, port: config.server.port });
   const addr = app.server.address();
@@ -295,8 +343,17 @@ export async function startServer(
   } else {
     refreshCredentialsUrl(credentialsPath(config.home), url, ca);
   }
-  if (runAs)
-    out.write(`gridq: running as root: jobs run as '${runAs.name}' (set jobs.allowRoot to change)\n`);
+  if (process.getuid?.() === 0 && node) {
+    out.write(
+      `gridq: running as root: jobs run as their submitters' Unix accounts${
+        listensOnLoopbackOnly(config.server.host)
+          ? `; the local admin '${userInfo().username}' runs them as root while the server listens on loopback only`
+          : config.jobs.allowRoot
+            ? "; users whose account is root run them as root (jobs.allowRoot)"
+            : ""
+      }\n`,
+    );
+  }
   const sites = deps.nodes.sites();
   const declared = config.site.nodes.map((n) => n.name);
   out.write(
@@ -324,6 +381,12 @@ function refreshCredentialsUrl(path: string, url: string, ca: string | undefined
   } catch {
     // A damaged credentials file is the CLI's to report; the server does not need it.
   }
+}
+
+/** Does the server listen on a loopback address only (no other machine can reach it)? */
+export function listensOnLoopbackOnly(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
 /** What a job inherits from the agent's environment: the basics, never the agent's secrets. */

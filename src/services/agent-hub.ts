@@ -44,7 +44,7 @@ export class AgentHub implements Dispatcher {
   readonly metrics: NodeMetrics;
   #pending: Pending[] = [];
   #flush: Promise<void> | null = null;
-  #jobToken: ((user: string, ttl: number) => Promise<string>) | null = null;
+  #jobToken: ((job: JobRecord) => Promise<string>) | null = null;
   #publicUrl: string | null = null;
 
   constructor(deps: ServiceDeps, scheduler: Scheduler) {
@@ -60,7 +60,7 @@ export class AgentHub implements Dispatcher {
   }
 
   /** Give jobs a token for their own calls to the server (`gridq exec`), and its URL. */
-  setJobAccess(o: { token: (user: string, ttl: number) => Promise<string>; url?: string }): void {
+  setJobAccess(o: { token: (job: JobRecord) => Promise<string>; url?: string }): void {
     this.#jobToken = o.token;
     if (o.url) this.#publicUrl = o.url;
   }
@@ -69,26 +69,11 @@ export class AgentHub implements Dispatcher {
     this.#publicUrl = url;
   }
 
-  /** Jobs' tokens by user: one signature serves many jobs (signing per job slowed dispatch). */
-  readonly #tokens = new Map<string, { token: Promise<string>; until: number }>();
-
-  /** The lease of a job's current run, with a token valid for its walltime (and some slack). */
+  /** The lease of a job's current run, with the job's own token (scoped to it, for its walltime). */
   async #leaseFor(job: JobRecord): Promise<Lease> {
     const lease = leaseOf(job, this.#deps.config.jobs.defaultDirectory);
     if (this.#publicUrl) lease.serverUrl = this.#publicUrl;
-    if (this.#jobToken) {
-      const need = this.#deps.clock.now() + job.walltime + 600;
-      let t = this.#tokens.get(job.user);
-      if (!t || t.until < need) {
-        // At least an hour, so short jobs of one user share a token.
-        const ttl = Math.max(job.walltime + 600, 3600) + 600;
-        t = { token: this.#jobToken(job.user, ttl), until: this.#deps.clock.now() + ttl };
-        if (this.#tokens.size > 10_000) this.#tokens.clear();
-        this.#tokens.set(job.user, t);
-        t.token.catch(() => this.#tokens.delete(job.user));
-      }
-      lease.jobToken = await t.token;
-    }
+    if (this.#jobToken) lease.jobToken = await this.#jobToken(job);
     return lease;
   }
 
@@ -169,9 +154,9 @@ export class AgentHub implements Dispatcher {
     msg: Extract<AgentToServer, { type: "hello" }>,
     expected: string | undefined,
   ): string | null {
-    const refuse = (reason: string): null => {
+    const refuse = (reason: string, retry = false): null => {
       this.#deps.log.warn({ node: msg.node, site, version: msg.version }, `agent refused: ${reason}`);
-      channel.send({ type: "reject", reason });
+      channel.send({ type: "reject", reason, ...(retry ? { retry } : {}) });
       channel.close();
       return null;
     };
@@ -187,8 +172,16 @@ export class AgentHub implements Dispatcher {
       return refuse(`node ${msg.node} is not a node of site ${site}`);
     }
     const previous = this.#agents.get(msg.node);
+    if (previous && this.liveness.state(msg.node) === "alive") {
+      // One agent per node. The connected one still speaks (heartbeats): a second one presenting
+      // the node's credential is refused, and never gets to reconcile (its empty `running` would
+      // declare the first one's jobs lost). An agent restarted after a network cut the server
+      // has not noticed yet retries: once the old connection has been silent for
+      // agents.suspectAfter, the node is `suspected` and the newcomer replaces it (below).
+      return refuse(`node ${msg.node} already has a connected agent`, true);
+    }
     this.#agents.set(msg.node, { site, channel, reads: new AgentReads((m) => channel.send(m)) });
-    // A newer connection of the same node wins; reads in flight on the old one end now.
+    // The old connection has gone silent: it is dropped, and reads in flight on it end now.
     previous?.reads.closeAll();
     previous?.channel.close();
     this.liveness.heard(msg.node);

@@ -1,15 +1,12 @@
 // What the hub sends and receives about a job: its lease for an agent, and the job event each
 // agent report stands for.
 
-import { resolve } from "node:path";
+import { join } from "node:path";
 import type { JobRecord } from "../domain/job.ts";
 import type { JobEvent } from "../domain/job-state.ts";
 import type { JobReport, Lease } from "../protocol/agent-messages.ts";
 import { arrayEnv } from "./submit-extras.ts";
 import { outputPaths } from "./submit-job.ts";
-
-/** Is `path` inside `dir` once `..` and the like are resolved? */
-const inside = (dir: string, path: string) => resolve(path).startsWith(`${resolve(dir)}/`);
 
 export function leaseOf(job: JobRecord, defaultDirectory: string): Lease {
   const out = outputPaths(job);
@@ -26,9 +23,8 @@ export function leaseOf(job: JobRecord, defaultDirectory: string): Lease {
     nodes: job.assignedNodes,
     env: { ...job.env, ...arrayEnv(job) },
     site: job.site,
-    ...(inside(defaultDirectory, out.stdout) && inside(defaultDirectory, out.stderr)
-      ? { agentOpensOutput: true }
-      : {}),
+    // Only the submitter's own folder (see submitJobs): another user's is never made for them.
+    ...(job.directory === join(defaultDirectory, job.user) ? { createDirectory: true } : {}),
   };
 }
 

@@ -1,45 +1,15 @@
-// Use cases: users, passwords (scrypt, memory-hard) and bearer tokens (JWT, HS256).
+// Use cases: who a request is. Passwords (rate-limited), bearer tokens (users' and jobs'), and the
+// user row behind both, read on every request through a short cache.
 
-import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from "node:crypto";
-import { promisify } from "node:util";
-import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { createHash, randomBytes } from "node:crypto";
 import { GridqError } from "../domain/errors.ts";
-import type { UserRecord, UserRole } from "../domain/job.ts";
+import type { JobRecord, UserRecord, UserRole } from "../domain/job.ts";
 import type { Actor, ServiceDeps } from "./context.ts";
+import { LoginLimiter } from "./login-limiter.ts";
+import { burnPasswordCheck, checkPassword, hashPassword, verifyPassword } from "./passwords.ts";
+import { type TokenClaims, TokenSigner } from "./tokens.ts";
 
-const scrypt = promisify(scryptCb) as (
-  password: string,
-  salt: Buffer,
-  keylen: number,
-  options: { N: number; r: number; p: number; maxmem: number },
-) => Promise<Buffer>;
-
-/** scrypt with N=2^15, r=8: 32 MiB and tens of milliseconds per check, by design. */
-const KDF = { N: 2 ** 15, r: 8, p: 1, keylen: 32 } as const;
-
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await scrypt(password, salt, KDF.keylen, {
-    N: KDF.N,
-    r: KDF.r,
-    p: KDF.p,
-    maxmem: 128 * 1024 * 1024,
-  });
-  return `scrypt$${KDF.N}$${KDF.r}$${KDF.p}$${salt.toString("base64")}$${key.toString("base64")}`;
-}
-
-export async function verifyPassword(stored: string, password: string): Promise<boolean> {
-  const [alg, n, r, p, salt, key] = stored.split("$");
-  if (alg !== "scrypt" || !salt || !key) return false;
-  const expected = Buffer.from(key, "base64");
-  const got = await scrypt(password, Buffer.from(salt, "base64"), expected.length, {
-    N: Number(n),
-    r: Number(r),
-    p: Number(p),
-    maxmem: 256 * 1024 * 1024,
-  });
-  return timingSafeEqual(expected, got);
-}
+export { checkPassword, generatePassword, hashPassword, verifyPassword } from "./passwords.ts";
 
 const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 
@@ -50,12 +20,6 @@ export function checkUserName(name: string): void {
       `user name '${name}': 1 to 32 letters, digits, '_', '.', '-', starting with a letter or '_'`,
       { field: "name" },
     );
-  }
-}
-
-export function checkPassword(password: string): void {
-  if (password.length < 8 || password.length > 1024) {
-    throw new GridqError("GRIDQ_VALIDATION", "password: 8 to 1024 characters", { field: "password" });
   }
 }
 
@@ -75,15 +39,11 @@ export async function createUser(
     role,
     passwordHash: await hashPassword(password),
     createdAt: deps.clock.now(),
+    disabled: false,
+    tokensNotBefore: null,
   };
   await deps.store.insertUser(user);
   return user;
-}
-
-/** A random password people can type: 24 characters from a 62-letter alphabet. */
-export function generatePassword(): string {
-  const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-  return [...randomBytes(24)].map((b) => alphabet[b % alphabet.length]).join("");
 }
 
 export interface IssuedToken {
@@ -92,86 +52,138 @@ export interface IssuedToken {
   tokenType: "Bearer";
 }
 
-/** Signs and checks bearer tokens, and checks passwords with a short cache for Basic auth. */
+/** Seconds a job's token outlives the job's walltime (the end of the job takes some time). */
+export const JOB_TOKEN_SLACK = 600;
+
+const revoked = (message: string) => new GridqError("GRIDQ_TOKEN_REVOKED", message);
+
+/** Checks credentials into an `Actor`, and issues tokens. */
 export class Authenticator {
   readonly #deps: ServiceDeps;
-  readonly #secret: Uint8Array;
-  /** sha256(secret-salted credentials) → actor, for `basicCacheTtl` seconds. */
-  readonly #basicCache = new Map<string, { actor: Actor; until: number }>();
+  readonly #tokens: TokenSigner;
+  readonly #limiter: LoginLimiter;
+  /** sha256(salted credentials) → the user row's password hash then, for `basicCacheTtl` seconds. */
+  readonly #basicCache = new Map<string, { name: string; hash: string; until: number }>();
   readonly #cacheSalt = randomBytes(16);
-  /** Verified tokens → actor and expiry: a signature is checked once per token, not per request. */
-  readonly #tokenCache = new Map<string, { actor: Actor; exp: number }>();
+  /**
+   * User rows by name, each for at most `userCacheTtl` seconds: a change made through this
+   * server is seen at once (`userChanged`), one made through another server sharing the store
+   * within that bound.
+   */
+  readonly #users = new Map<string, { row: Promise<UserRecord | undefined>; until: number }>();
 
   constructor(deps: ServiceDeps, secret: Uint8Array) {
     this.#deps = deps;
-    this.#secret = secret;
+    this.#tokens = new TokenSigner(secret, deps.clock);
+    this.#limiter = new LoginLimiter(deps.config.auth.lockout);
   }
 
-  async checkPassword(name: string, password: string): Promise<Actor> {
+  /** The stored user, through the cache. */
+  user(name: string): Promise<UserRecord | undefined> {
+    const now = this.#deps.clock.now();
+    const hit = this.#users.get(name);
+    if (hit && hit.until > now) return hit.row;
+    const row = this.#deps.store.getUser(name);
+    if (this.#users.size >= 10_000) this.#users.clear();
+    this.#users.set(name, { row, until: now + this.#deps.config.auth.userCacheTtl });
+    // A failed read is not remembered.
+    row.catch(() => this.#users.delete(name));
+    return row;
+  }
+
+  /** Forget what this server knows of a user (call after every change of its row). */
+  userChanged(name: string): void {
+    this.#users.delete(name);
+  }
+
+  /**
+   * A user name and password from `address` (the client's IP). Refused with 429 while the
+   * account or the address is locked out; every wrong password counts towards a lockout.
+   */
+  async checkPassword(name: string, password: string, address: string): Promise<Actor> {
+    const now = this.#deps.clock.now();
+    // Checked first, even before the cache: a locked account answers nothing about a guess.
+    this.#limiter.check(name, address, now);
     const key = createHash("sha256")
       .update(this.#cacheSalt)
       .update(name)
       .update("\0")
       .update(password)
       .digest("hex");
-    const now = this.#deps.clock.now();
     const hit = this.#basicCache.get(key);
-    if (hit && hit.until > now) return hit.actor;
-    const user = await this.#deps.store.getUser(name);
+    if (hit && hit.until > now) {
+      const user = await this.user(name);
+      // The password may have changed (or the user gone) since: then check it afresh.
+      if (user && user.passwordHash === hit.hash) return this.#actorOf(user);
+      this.#basicCache.delete(key);
+    }
+    const user = await this.user(name);
     // Hash even for an unknown user, so response time does not reveal which names exist.
-    const ok = user
-      ? await verifyPassword(user.passwordHash, password)
-      : await hashPassword(password).then(() => false);
-    if (!user || !ok) throw new GridqError("GRIDQ_UNAUTHENTICATED", "invalid user name or password");
-    const actor = { name: user.name, admin: user.role === "admin" };
+    const ok = await this.#limiter.guard(address, () =>
+      user ? verifyPassword(user.passwordHash, password) : burnPasswordCheck(password),
+    );
+    if (!user || !ok) {
+      this.#limiter.failed(name, address, this.#deps.clock.now());
+      throw new GridqError("GRIDQ_UNAUTHENTICATED", "invalid user name or password");
+    }
+    this.#limiter.succeeded(name, address);
+    const actor = this.#actorOf(user);
     if (this.#deps.config.auth.basicCacheTtl > 0) {
       if (this.#basicCache.size > 10_000) this.#basicCache.clear();
-      this.#basicCache.set(key, { actor, until: now + this.#deps.config.auth.basicCacheTtl });
+      this.#basicCache.set(key, {
+        name,
+        hash: user.passwordHash,
+        until: now + this.#deps.config.auth.basicCacheTtl,
+      });
     }
     return actor;
   }
 
-  async issueToken(actor: Actor, ttl?: number): Promise<IssuedToken> {
-    const expiresIn = Math.max(
-      1,
-      Math.min(ttl ?? this.#deps.config.auth.tokenTtl, this.#deps.config.auth.maxTokenTtl),
-    );
-    const now = Math.floor(this.#deps.clock.now());
-    const token = await new SignJWT({ role: actor.admin ? "admin" : "user" })
-      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-      .setSubject(actor.name)
-      .setIssuedAt(now)
-      .setExpirationTime(now + expiresIn)
-      .setIssuer("gridq")
-      .sign(this.#secret);
-    return { token, expiresIn, tokenType: "Bearer" };
+  /** The actor of a bearer token: its user must exist, be enabled, and not have revoked it. */
+  async verifyToken(token: string): Promise<Actor> {
+    const claims = await this.#tokens.verify(token);
+    const user = await this.user(claims.sub);
+    if (!user) throw revoked(`the token's user '${claims.sub}' does not exist`);
+    if (user.tokensNotBefore !== null && claims.iat < user.tokensNotBefore) {
+      throw revoked(`the tokens of '${user.name}' issued before ${isoOf(user.tokensNotBefore)} are revoked`);
+    }
+    return { ...this.#actorOf(user, claims), tokenExpires: claims.exp };
   }
 
-  async verifyToken(token: string): Promise<Actor> {
-    const hit = this.#tokenCache.get(token);
-    if (hit) {
-      if (hit.exp > this.#deps.clock.now()) return hit.actor;
-      this.#tokenCache.delete(token);
-      throw new GridqError("GRIDQ_TOKEN_EXPIRED", "the bearer token has expired: authenticate again");
+  /**
+   * A user's token, living `ttl` seconds (default `tokenTtl`, at most `maxTokenTtl`); when the
+   * actor came with a token, never longer than that token lives.
+   */
+  async issueToken(actor: Actor, ttl?: number): Promise<IssuedToken> {
+    if (actor.job) {
+      throw new GridqError("GRIDQ_TOKEN_SCOPE", "a job's token cannot be exchanged for another token");
     }
-    try {
-      const { payload } = await jwtVerify(token, this.#secret, {
-        issuer: "gridq",
-        algorithms: ["HS256"],
-        currentDate: new Date(this.#deps.clock.now() * 1000),
-      });
-      if (typeof payload.sub !== "string" || typeof payload.exp !== "number")
-        throw new Error("no subject or expiry");
-      const actor = { name: payload.sub, admin: payload.role === "admin" };
-      // Bounded: a flood of distinct valid tokens only costs re-verification.
-      if (this.#tokenCache.size >= 10_000) this.#tokenCache.clear();
-      this.#tokenCache.set(token, { actor, exp: payload.exp });
-      return actor;
-    } catch (e) {
-      if (e instanceof joseErrors.JWTExpired) {
-        throw new GridqError("GRIDQ_TOKEN_EXPIRED", "the bearer token has expired: authenticate again");
-      }
-      throw new GridqError("GRIDQ_UNAUTHENTICATED", "the bearer token is not valid");
+    const now = this.#deps.clock.now();
+    const { tokenTtl, maxTokenTtl } = this.#deps.config.auth;
+    let exp = Math.floor(now) + Math.max(1, Math.min(ttl ?? tokenTtl, maxTokenTtl));
+    if (actor.tokenExpires !== undefined) exp = Math.min(exp, Math.floor(actor.tokenExpires));
+    const { token } = this.#tokens.sign({ kind: "user", sub: actor.name, exp });
+    return { token, expiresIn: Math.max(0, exp - Math.floor(now)), tokenType: "Bearer" };
+  }
+
+  /**
+   * The token a job gets (GRIDQ_TOKEN, for `gridq exec`): it names the job, acts as its
+   * submitter on that job only, and expires with the job's walltime plus `JOB_TOKEN_SLACK`.
+   */
+  async issueJobToken(job: Pick<JobRecord, "id" | "site" | "user" | "walltime">): Promise<string> {
+    const exp = Math.ceil(this.#deps.clock.now()) + job.walltime + JOB_TOKEN_SLACK;
+    return this.#tokens.sign({ kind: "job", sub: job.user, exp, site: job.site, job: job.id }).token;
+  }
+
+  #actorOf(user: UserRecord, claims?: TokenClaims): Actor {
+    if (user.disabled) {
+      throw new GridqError("GRIDQ_USER_DISABLED", `user '${user.name}' is disabled: an admin can enable it`);
     }
+    // The role is the store's, never the token's; a job never has more rights than a user.
+    if (claims?.kind === "job")
+      return { name: user.name, admin: false, job: { site: claims.site, id: claims.job } };
+    return { name: user.name, admin: user.role === "admin" };
   }
 }
+
+const isoOf = (t: number) => new Date(t * 1000).toISOString();

@@ -31,10 +31,21 @@ export interface ServiceDeps {
   config: Readonly<GridqConfig>;
   nodes: NodeDirectory;
   log: Logger;
+  /** Whether a user's jobs can run as their Unix account here (a root embedded agent), if known. */
+  accounts?: AccountCheck;
+}
+
+export interface AccountCheck {
+  /** Why this user's jobs would be refused by the node's agent, or null. */
+  refusal(actor: Actor): string | null;
 }
 
 /** The authenticated caller of a service. */
 export interface Actor {
   name: string;
   admin: boolean;
+  /** Set when a job's token authenticated the request: the only job it may act on. */
+  job?: { site: string; id: number };
+  /** Expiry (unix seconds) of the bearer token that authenticated the request, if one did. */
+  tokenExpires?: number;
 }

@@ -1,5 +1,6 @@
 // Use case: submit a job. Validates the request against the site and queues, stores it durably.
 
+import { join } from "node:path";
 import { GridqError } from "../domain/errors.ts";
 import { expandOutputPattern, type JobRecord, type NewJob } from "../domain/job.ts";
 import type { NodeInfo } from "../domain/node.ts";
@@ -56,6 +57,9 @@ export async function submitJobs(
   const dependencies = await checkDependencies(deps, site, input.dependencies);
   if (command === "") throw invalid("command", "you must give a command to execute on launch");
   if (command.includes("\0")) throw invalid("command", "must not contain a NUL character");
+  // A user whose jobs could not run as their own Unix account is told now, not by a failed job.
+  const noAccount = deps.accounts?.refusal(actor) ?? null;
+  if (noAccount) throw new GridqError("GRIDQ_FORBIDDEN", noAccount);
   const nodes = deps.nodes.nodes(site);
   const known = knownProperties(nodes);
   const request = requestOf(input.resources, { knownProperties: known });
@@ -117,7 +121,8 @@ export async function submitJobs(
       );
     }
   }
-  const directory = input.directory ?? deps.config.jobs.defaultDirectory;
+  // Jobs that name no directory run in their user's own folder, made for the job's account.
+  const directory = input.directory ?? join(deps.config.jobs.defaultDirectory, actor.name);
   if (!directory.startsWith("/")) throw invalid("directory", "must be an absolute path");
   for (const [field, v] of [
     ["directory", directory],

@@ -1,7 +1,7 @@
 // The store contract in domain verbs. Engines implement it; services see only this.
 // It never assumes one writer in one process: every state change is a compare-and-set.
 
-import type { JobEventRecord, JobRecord, NewJob, UserRecord } from "../domain/job.ts";
+import type { JobEventRecord, JobRecord, NewJob, UserPatch, UserRecord } from "../domain/job.ts";
 import type { JobPatch, JobState } from "../domain/job-state.ts";
 
 export interface JobFilter {
@@ -83,6 +83,10 @@ export interface Store {
   getUser(name: string): Promise<UserRecord | undefined>;
   listUsers(): Promise<UserRecord[]>;
   setPassword(name: string, passwordHash: string): Promise<boolean>;
+  /** Change a user's role, disabled flag or token stamp; false when there is no such user. */
+  updateUser(name: string, patch: UserPatch): Promise<boolean>;
+  /** Delete a user's row (their jobs stay); false when there was none. */
+  deleteUser(name: string): Promise<boolean>;
 
   /** A small key-value area for server-wide facts (first-start marker, schema version). */
   getMeta(key: string): Promise<string | undefined>;

@@ -1,7 +1,7 @@
 // The store contract implemented once over Kysely; engines supply the connection and schema.
 
 import { type Insertable, type Kysely, sql, type Transaction } from "kysely";
-import type { JobEventRecord, JobRecord, NewJob, UserRecord } from "../domain/job.ts";
+import type { JobEventRecord, JobRecord, NewJob, UserPatch, UserRecord } from "../domain/job.ts";
 import type { JobState } from "../domain/job-state.ts";
 import type {
   JobFilter,
@@ -307,7 +307,14 @@ export abstract class KyselyStore implements Store {
   async insertUser(u: UserRecord): Promise<void> {
     await this.db
       .insertInto("users")
-      .values({ name: u.name, role: u.role, password_hash: u.passwordHash, created_at: u.createdAt })
+      .values({
+        name: u.name,
+        role: u.role,
+        password_hash: u.passwordHash,
+        created_at: u.createdAt,
+        disabled: u.disabled ? 1 : 0,
+        tokens_not_before: u.tokensNotBefore,
+      })
       .execute();
   }
 
@@ -328,6 +335,21 @@ export abstract class KyselyStore implements Store {
       .where("name", "=", name)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
+  }
+
+  async updateUser(name: string, patch: UserPatch): Promise<boolean> {
+    const set: { role?: string; disabled?: number; tokens_not_before?: number | null } = {};
+    if (patch.role !== undefined) set.role = patch.role;
+    if (patch.disabled !== undefined) set.disabled = patch.disabled ? 1 : 0;
+    if (patch.tokensNotBefore !== undefined) set.tokens_not_before = patch.tokensNotBefore;
+    if (Object.keys(set).length === 0) return (await this.getUser(name)) !== undefined;
+    const r = await this.db.updateTable("users").set(set).where("name", "=", name).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async deleteUser(name: string): Promise<boolean> {
+    const r = await this.db.deleteFrom("users").where("name", "=", name).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
   }
 
   async getMeta(key: string): Promise<string | undefined> {

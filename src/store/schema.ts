@@ -50,6 +50,8 @@ export interface UsersTable {
   role: string;
   password_hash: string;
   created_at: number;
+  disabled: Generated<number>;
+  tokens_not_before: number | null;
 }
 
 export interface MetaTable {
@@ -139,5 +141,7 @@ export function userFromRow(r: Selectable<UsersTable>): UserRecord {
     role: r.role === "admin" ? "admin" : "user",
     passwordHash: r.password_hash,
     createdAt: Number(r.created_at),
+    disabled: Number(r.disabled) !== 0,
+    tokensNotBefore: r.tokens_not_before === null ? null : Number(r.tokens_not_before),
   };
 }

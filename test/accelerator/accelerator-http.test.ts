@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { userInfo } from "node:os";
 import { after, before, test } from "node:test";
 import { eventually, type GridqServer, startGridq } from "../helpers/gridq-process.ts";
+import { accountsFor } from "../helpers/unix-accounts.ts";
 import { clientEnv, ensurePythonRequests, field, http, ncInfoPattern, run } from "./helpers/clients.ts";
 
 let gq: GridqServer;
@@ -29,7 +30,10 @@ const connections = async () => Number(field((await get("/project/1/connections"
 
 before(async () => {
   python = ensurePythonRequests();
-  gq = await startGridq();
+  // As root (CI), the users that submit run jobs as Unix accounts of their own, made for the test.
+  gq = await startGridq({
+    config: `jobs: {accounts: ${JSON.stringify(accountsFor(["user99", "alice"]))}}\n`,
+  });
   v3 = `${gq.url}/api/v3`;
   const admin = `Basic ${Buffer.from(`${userInfo().username}:${gq.password}`).toString("base64")}`;
   for (const name of ["user99", "alice"]) {

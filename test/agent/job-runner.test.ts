@@ -23,6 +23,7 @@ function setup() {
       // As root the job would need an account: run as the runner's own (tests only).
       accountFor: () => null,
       baseEnv: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      umask: "077",
       pollInterval: 50,
       report: (r) => reports.push(r),
     });

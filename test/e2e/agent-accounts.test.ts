@@ -1,6 +1,7 @@
-// Whose account a job runs as, and what a job's output paths may reach: a root agent with
-// jobs.runAsSubmitter runs a job as its submitter (a missing account fails the job, saying
-// so), and a root agent never writes or serves a file the job's account does not own.
+// Whose account a job runs as, and what a job's output paths may reach: a root agent runs a job
+// as its submitter's account (uid, gid, HOME), a remote root agent refuses a lease for a user
+// without an account or whose account is root (no local-admin exception away from the server),
+// and a root agent never writes or serves a file the job's account could not.
 // Also: an agent speaking another protocol version is refused.
 
 import assert from "node:assert/strict";
@@ -8,73 +9,69 @@ import { chmodSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
-import { findAccount } from "../../src/agent/unix-account.ts";
 import { AGENT_PROTOCOL_VERSION } from "../../src/protocol/agent-messages.ts";
 import { GridqClient } from "../../src/sdk/client.ts";
+import { type AgentProcess, nodeTokenFile, startAgent } from "../helpers/agent-process.ts";
 import { type GridqServer, startGridq, tempDir } from "../helpers/gridq-process.ts";
+import { cannotMakeAccounts, makeAccounts } from "../helpers/unix-accounts.ts";
 
-const isRoot = process.getuid?.() === 0;
-const nobody = findAccount("nobody");
+const skip = cannotMakeAccounts();
+if (skip) console.log(`# skipped: ${skip}`);
 const tokenOf = (home: string): string =>
   JSON.parse(readFileSync(join(home, "credentials.json"), "utf8")).token;
+const PASSWORD = "a-long-password";
 
-describe("accounts and protections of a root agent", {
-  skip: !isRoot || !nobody ? "needs root and a 'nobody' account" : false,
-}, () => {
+async function addUser(server: GridqServer, name: string): Promise<GridqClient> {
+  const r = await server.cli(["user", "add", name], { input: `${PASSWORD}\n` });
+  assert.equal(r.code, 0, r.stderr);
+  return new GridqClient({ url: server.url, credentials: { user: name, password: PASSWORD } });
+}
+
+describe("accounts and protections of a root agent", { skip }, () => {
   let server: GridqServer;
   let admin: GridqClient;
+  let alice: GridqClient;
   let work: string;
-  const userClient = async (name: string) => {
-    const r = await server.cli(["user", "add", name], { input: "a-long-password\n" });
-    assert.equal(r.code, 0, r.stderr);
-    const c = new GridqClient({ url: server.url, credentials: { user: name, password: "a-long-password" } });
-    return c;
-  };
+  let accounts: ReturnType<typeof makeAccounts>["accounts"];
 
   before(async () => {
-    server = await startGridq({ config: "jobs: {runAsSubmitter: true}\nsite: {cores: 2}\n" });
+    const made = makeAccounts(["alice"]);
+    accounts = made.accounts;
+    server = await startGridq({ config: `jobs: {accounts: ${made.yaml}}\nsite: {cores: 2}\n` });
     admin = new GridqClient({ url: server.url, credentials: { token: tokenOf(server.home) } });
+    alice = await addUser(server, "alice");
     work = tempDir();
     chmodSync(work, 0o777);
   });
-  after(() => server.stop());
+  after(() => server?.stop());
 
   test("a job runs as its submitter's account, with its HOME", async () => {
-    const c = await userClient("nobody");
-    const j = await c.submitJob("local", { command: 'echo "$(id -u) $(id -g) $HOME"', directory: work });
-    const done = await c.waitJob("local", j.uid);
+    const a = accounts.alice!;
+    const j = await alice.submitJob("local", {
+      command: 'echo "$(id -u) $(id -g) $HOME $(umask)"',
+      directory: work,
+    });
+    const done = await alice.waitJob("local", j.uid);
     assert.equal(done.state, "terminated", done.message);
-    const out = await c.output("local", j.uid);
-    assert.equal(await new Response(out.body).text(), `${nobody!.uid} ${nobody!.gid} ${nobody!.home}\n`);
-  });
-
-  test("a submitter without an account on the node: the job fails, naming the user", async () => {
-    const c = await userClient("ghost-user");
-    const j = await c.submitJob("local", { command: "true", directory: work });
-    const done = await c.waitJob("local", j.uid);
-    assert.equal(done.state, "error");
-    assert.match(done.message ?? "", /user 'ghost-user' has no Unix account on node/);
-  });
-
-  test("a root submitter runs as the fallback account, not as root", async () => {
-    const j = await admin.submitJob("local", { command: "id -u", directory: work });
-    const done = await admin.waitJob("local", j.uid);
-    assert.equal(done.state, "terminated", done.message);
-    assert.equal(await new Response((await admin.output("local", j.uid)).body).text(), `${nobody!.uid}\n`);
+    const out = await alice.output("local", j.uid);
+    assert.equal(await new Response(out.body).text(), `${a.uid} ${a.gid} ${a.home} 0077\n`);
   });
 
   test("output paths cannot reach files of other accounts", async () => {
-    const nb = new GridqClient({
-      url: server.url,
-      credentials: { user: "nobody", password: "a-long-password" },
-    });
     const before = readFileSync("/etc/hostname", "utf8");
-    const j = await nb.submitJob("local", { command: "echo pwned", directory: "/etc", stdout: "hostname" });
-    const done = await nb.waitJob("local", j.uid);
+    const j = await alice.submitJob("local", {
+      command: "echo pwned",
+      directory: "/etc",
+      stdout: "hostname",
+    });
+    const done = await alice.waitJob("local", j.uid);
     assert.equal(done.state, "error");
-    assert.match(done.message ?? "", /cannot open output file \/etc\/hostname as nobody/);
+    assert.match(
+      done.message ?? "",
+      new RegExp(`cannot open output file /etc/hostname as ${accounts.alice!.name}`),
+    );
     assert.equal(readFileSync("/etc/hostname", "utf8"), before, "the file is untouched");
-    await assert.rejects(nb.output("local", j.uid), (e: Error & { status?: number }) => e.status === 403);
+    await assert.rejects(alice.output("local", j.uid), (e: Error & { status?: number }) => e.status === 403);
   });
 
   test("an agent speaking another protocol version is refused, saying why", async () => {
@@ -97,5 +94,37 @@ describe("accounts and protections of a root agent", {
     await new Promise((r) => ws.once("close", r));
     // The embedded agent's connection was not disturbed.
     assert.equal((await admin.listAgents("local")).items[0]!.connected, true);
+  });
+});
+
+describe("a remote root agent decides with its own rules", { skip }, () => {
+  let server: GridqServer;
+  let agent: AgentProcess;
+  let admin: GridqClient;
+
+  before(async () => {
+    // Nodes for agents only: the server checks nothing at submission, the agent refuses.
+    server = await startGridq({ config: "site: {name: local, nodes: [{name: r1, cores: 1}]}\n" });
+    admin = new GridqClient({ url: server.url, credentials: { token: tokenOf(server.home) } });
+    agent = startAgent(server.url, "r1", { tokenFile: await nodeTokenFile(server, "r1") });
+  });
+  after(async () => {
+    await agent?.stop();
+    await server?.stop();
+  });
+
+  test("a user without a Unix account on the node: the job fails, naming the user", async () => {
+    const carol = await addUser(server, "carol");
+    const j = await carol.submitJob("local", { command: "true", directory: "/" });
+    const done = await carol.waitJob("local", j.uid);
+    assert.equal(done.state, "error");
+    assert.match(done.message ?? "", /user 'carol' has no Unix account on node r1/);
+  });
+
+  test("the server's admin is not root on a remote node without jobs.allowRoot", async () => {
+    const j = await admin.submitJob("local", { command: "id -u", directory: "/" });
+    const done = await admin.waitJob("local", j.uid);
+    assert.equal(done.state, "error");
+    assert.match(done.message ?? "", /is root on node r1: jobs run as root only with jobs\.allowRoot/);
   });
 });

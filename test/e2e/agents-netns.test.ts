@@ -109,7 +109,8 @@ agents: {heartbeatInterval: 0.2, suspectAfter: 1, deadAfter: 40}
           "--state-dir",
           join(agentHome, "state"),
         ],
-        { env: { ...process.env, GRIDQ_HOME: agentHome }, stdio: "ignore" },
+        // The test's admin is root: a remote agent runs its jobs as root only with jobs.allowRoot.
+        { env: { ...process.env, GRIDQ_HOME: agentHome, GRIDQ_ALLOW_ROOT_JOBS: "1" }, stdio: "ignore" },
       );
       track(p);
     }

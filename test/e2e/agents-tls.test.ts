@@ -38,7 +38,8 @@ test("an agent refuses an unverified certificate, and connects with --ca", async
   assert.equal((await client.listAgents("local")).items[0]!.connected, false);
   await untrusting.stop();
 
-  startAgent(server.url, "t1", { tokenFile, ca });
+  // The tests' admin is root in CI: a remote agent runs its jobs as root only with jobs.allowRoot.
+  startAgent(server.url, "t1", { tokenFile, ca, env: { GRIDQ_ALLOW_ROOT_JOBS: "1" } });
   await eventually(async () => (await client.listAgents("local")).items[0]!.connected, 15_000, "connected");
   const work = tempDir();
   chmodSync(work, 0o777);

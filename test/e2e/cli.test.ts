@@ -5,6 +5,7 @@ import { chmodSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { eventually, type GridqServer, startGridq, tempDir } from "../helpers/gridq-process.ts";
+import { accountsFor } from "../helpers/unix-accounts.ts";
 
 let server: GridqServer;
 let work: string;
@@ -19,7 +20,11 @@ const alive = (pid: number): boolean => {
 };
 
 before(async () => {
-  server = await startGridq({ config: "jobs:\n  killGrace: 1\nsite:\n  cores: 4\n" });
+  // As root (CI), the second user, bob, runs jobs as a Unix account of his own, made for the test.
+  const accounts = JSON.stringify(accountsFor(["bob"]));
+  server = await startGridq({
+    config: `jobs:\n  killGrace: 1\n  accounts: ${accounts}\nsite:\n  cores: 4\n`,
+  });
   // Jobs may run as an unprivileged account (when tests run as root): let it in.
   work = tempDir();
   // Writable by the account jobs run as (the wrapper opens output files as that account).

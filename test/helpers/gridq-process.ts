@@ -96,7 +96,7 @@ export async function startGridq(
   let log = "";
   const { url, password } = await new Promise<{ url: string; password: string }>((res, rej) => {
     let password = "";
-    const timer = setTimeout(() => rej(new Error(`gridq serve did not start in 20 s:\n${log}`)), 20_000);
+    const timer = setTimeout(() => rej(new Error(`gridq serve did not start in 60 s:\n${log}`)), 60_000);
     proc.stderr!.on("data", (d: Buffer) => {
       log += d;
       const pw = /password \(shown once\): (\S+)/.exec(log);

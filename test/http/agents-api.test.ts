@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { resolveConfig } from "../../src/config/config.ts";
 import { type Assembled, assemble } from "../../src/server/main.ts";
+import { createUser } from "../../src/services/auth.ts";
 import { tempDir } from "../helpers/gridq-process.ts";
 
 let a: Assembled;
@@ -17,7 +18,10 @@ before(async () => {
     overrides: { home: tempDir(), "site.nodes": [{ name: "n1", cores: 1 }] },
   });
   a = await assemble(config, { logger: false });
-  const { auth } = a.services;
+  const { auth, deps } = a.services;
+  // Tokens are honoured only for users that exist (the role is read from the store).
+  await createUser(deps, "root", "root-password", "admin");
+  await createUser(deps, "alice", "alice-password", "user");
   admin = { authorization: `Bearer ${(await auth.issueToken({ name: "root", admin: true })).token}` };
   user = { authorization: `Bearer ${(await auth.issueToken({ name: "alice", admin: false })).token}` };
 });

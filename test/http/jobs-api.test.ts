@@ -1,7 +1,7 @@
 // The jobs API through Fastify's inject(): auth, shapes, filters, errors, mounts, OpenAPI.
 
 import assert from "node:assert/strict";
-import { chmodSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { SignJWT } from "jose";
@@ -10,6 +10,7 @@ import { ERRORS } from "../../src/domain/errors.ts";
 import { type Assembled, assemble } from "../../src/server/main.ts";
 import { createUser } from "../../src/services/auth.ts";
 import { eventually, tempDir } from "../helpers/gridq-process.ts";
+import { accountsFor } from "../helpers/unix-accounts.ts";
 
 let a: Assembled;
 let home: string;
@@ -19,12 +20,15 @@ const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toStri
 
 before(async () => {
   home = tempDir();
-  const work = tempDir();
-  // Writable by the account jobs run as (the wrapper opens output files as that account).
-  chmodSync(work, 0o777);
+  // As root, each user's jobs run as a Unix account of their own (made for the test).
   const config = resolveConfig({
     env: {},
-    overrides: { home, "site.cores": 2, "jobs.defaultDirectory": work, "server.bodyLimit": 4096 },
+    overrides: {
+      home,
+      "site.cores": 2,
+      "server.bodyLimit": 4096,
+      "jobs.accounts": accountsFor(["alice", "bob", "root2"]),
+    },
   });
   a = await assemble(config, { logger: false });
   const deps = a.services.deps;

@@ -2,28 +2,27 @@
 // and pending reasons, hold/resume, property checks, besteffort preemption, the status API.
 
 import assert from "node:assert/strict";
-import { chmodSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { resolveConfig } from "../../src/config/config.ts";
 import { type Assembled, assemble } from "../../src/server/main.ts";
 import { createUser } from "../../src/services/auth.ts";
 import { eventually, tempDir } from "../helpers/gridq-process.ts";
+import { accountsFor } from "../helpers/unix-accounts.ts";
 
 let a: Assembled;
 let token: string;
-let work: string;
+let home: string;
 
 before(async () => {
-  const home = tempDir();
-  work = tempDir();
-  chmodSync(work, 0o777);
+  home = tempDir();
   const config = resolveConfig({
     env: {},
     overrides: {
       home,
       "site.cores": 2,
-      "jobs.defaultDirectory": work,
+      "jobs.accounts": accountsFor(["alice"]),
       "jobs.killGrace": 1,
       "queues.short.priority": 3,
       "queues.short.maxWalltime": 60,
@@ -196,7 +195,7 @@ test("an array gives N jobs, each with its index and the array id in the environ
   );
   for (const j of list) {
     await stateIs(j.uid, "terminated");
-    const out = readFileSync(join(work, `OAR.${j.uid}.stdout`), "utf8");
+    const out = readFileSync(join(home, "jobs", "alice", `OAR.${j.uid}.stdout`), "utf8");
     assert.equal(out, `${j.array_index} ${j.array_index} ${first.uid}\n`);
   }
   const bad = await submit({ command: "true", array: 0 });

@@ -64,6 +64,7 @@ before(async () => {
       killGrace: 1,
       accountFor: () => null,
       baseEnv: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      umask: "077",
     });
     agents.push(agent);
     void agent.connect(agentSide);

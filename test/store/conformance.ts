@@ -464,8 +464,9 @@ export function runStoreConformance(name: string, open: () => Promise<OpenedStor
   });
 
   it("users: insert, duplicate refused, get, list by name, setPassword", async (s) => {
-    const alice: UserRecord = { name: "alice", role: "admin", passwordHash: "h1", createdAt: T0 };
-    const bob: UserRecord = { name: "bob", role: "user", passwordHash: "h2", createdAt: T0 + 1 };
+    const plain = { disabled: false, tokensNotBefore: null };
+    const alice: UserRecord = { name: "alice", role: "admin", passwordHash: "h1", createdAt: T0, ...plain };
+    const bob: UserRecord = { name: "bob", role: "user", passwordHash: "h2", createdAt: T0 + 1, ...plain };
     await s.insertUser(bob);
     await s.insertUser(alice);
     await assert.rejects(s.insertUser({ ...alice, role: "user", passwordHash: "other" }));
@@ -478,6 +479,39 @@ export function runStoreConformance(name: string, open: () => Promise<OpenedStor
     assert.deepEqual(await s.getUser("bob"), { ...bob, passwordHash: "h3" });
     assert.deepEqual(await s.getUser("alice"), alice);
     assert.equal(await s.getUser("carol"), undefined);
+  });
+
+  it("users: updateUser (role, disabled, token stamp), deleteUser", async (s) => {
+    const plain = { disabled: false, tokensNotBefore: null };
+    const alice: UserRecord = { name: "alice", role: "user", passwordHash: "h1", createdAt: T0, ...plain };
+    const bob: UserRecord = { name: "bob", role: "user", passwordHash: "h2", createdAt: T0, ...plain };
+    await s.insertUser(alice);
+    await s.insertUser(bob);
+    // A stamp with a fraction survives the round trip (tokens carry millisecond issue times).
+    assert.equal(await s.updateUser("alice", { disabled: true, tokensNotBefore: T0 + 0.125 }), true);
+    assert.deepEqual(await s.getUser("alice"), { ...alice, disabled: true, tokensNotBefore: T0 + 0.125 });
+    assert.equal(await s.updateUser("alice", { role: "admin", disabled: false }), true);
+    assert.deepEqual(await s.getUser("alice"), { ...alice, role: "admin", tokensNotBefore: T0 + 0.125 });
+    assert.equal(await s.updateUser("alice", { tokensNotBefore: null }), true);
+    assert.deepEqual(await s.getUser("alice"), { ...alice, role: "admin" });
+    assert.equal(await s.updateUser("carol", { disabled: true }), false);
+    assert.equal(await s.updateUser("carol", {}), false);
+    assert.equal(await s.updateUser("bob", {}), true);
+    assert.deepEqual(await s.getUser("bob"), bob);
+    // Inserted disabled, with a stamp: both kept.
+    const dave: UserRecord = { ...bob, name: "dave", disabled: true, tokensNotBefore: T0 + 5 };
+    await s.insertUser(dave);
+    assert.deepEqual(await s.getUser("dave"), dave);
+    assert.equal(await s.deleteUser("bob"), true);
+    assert.equal(await s.deleteUser("bob"), false);
+    assert.equal(await s.getUser("bob"), undefined);
+    assert.deepEqual(
+      (await s.listUsers()).map((u) => u.name),
+      ["alice", "dave"],
+    );
+    // The name is free again.
+    await s.insertUser(bob);
+    assert.deepEqual(await s.getUser("bob"), bob);
   });
 
   it("meta: get of a missing key, set, overwrite", async (s) => {

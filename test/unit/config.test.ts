@@ -48,14 +48,29 @@ test("defaults, with the data folder from GRIDQ_HOME", () => {
     reference: { path: null, prefix: "data/grid5000", branch: null, publicReads: true },
     agent: { node: null },
     db: { engine: "sqlite", path: join(h, "gridq.db"), url: null, poolSize: 10 },
-    auth: { tokenTtl: 14400, maxTokenTtl: 2592000, basicCacheTtl: 60 },
+    auth: {
+      tokenTtl: 14400,
+      maxTokenTtl: 2592000,
+      basicCacheTtl: 60,
+      userCacheTtl: 5,
+      lockout: {
+        pairFailures: 5,
+        addressFailures: 30,
+        accountFailures: 100,
+        maxSeconds: 300,
+        forgetAfter: 3600,
+        perAddressChecks: 1,
+      },
+    },
     jobs: {
       defaultWalltime: 3600,
       killGrace: 5,
       defaultDirectory: join(h, "jobs"),
       allowRoot: false,
-      fallbackUser: "nobody",
-      runAsSubmitter: false,
+      accounts: {},
+      minUid: 1000,
+      denyAccounts: ["nobody", "nfsnobody"],
+      umask: "077",
     },
     queues: [...DEFAULT_QUEUES],
     scheduler: { passInterval: 30, fairShareWeight: 0, fairShareHalfLife: 86400 },
@@ -184,6 +199,22 @@ test("db.url (or GRIDQ_DB_URL) selects PostgreSQL; db.engine must agree; the URL
     () => resolveWith(home(), { env: { GRIDQ_DB_URL: secret } }),
     (e: Error) => e instanceof ConfigError && e.message.includes("db.url") && !e.message.includes("hunter2"),
   );
+});
+
+test("job account settings: a user maps to one account of its own; the old shared-account settings are refused", () => {
+  const c = resolveWith(home("jobs:\n  accounts: {alice: lab_alice}\n  minUid: 500\n  umask: '027'\n"));
+  assert.deepEqual(c.jobs.accounts, { alice: "lab_alice" });
+  assert.equal(c.jobs.minUid, 500);
+  assert.equal(c.jobs.umask, "027");
+  assertConfigError(() => resolveWith(home("jobs:\n  accounts: {alice: x, bob: x}\n")), "jobs.accounts");
+  assertConfigError(() => resolveWith(home("jobs:\n  accounts: {alice: 'a/b'}\n")), "jobs.accounts.alice");
+  assertConfigError(() => resolveWith(home("jobs:\n  accounts: [alice]\n")), "jobs.accounts");
+  assertConfigError(() => resolveWith(home("jobs:\n  umask: 077\n")), "jobs.umask");
+  assertConfigError(() => resolveWith(home("jobs:\n  minUid: 0\n")), "jobs.minUid");
+  assertConfigError(() => resolveWith(home("jobs:\n  denyAccounts: nobody\n")), "jobs.denyAccounts");
+  assertConfigError(() => resolveWith(home("jobs:\n  fallbackUser: nobody\n")), "jobs.fallbackUser");
+  assertConfigError(() => resolveWith(home("jobs:\n  runAsSubmitter: false\n")), "jobs.runAsSubmitter");
+  assert.equal(resolveWith(home("jobs:\n  runAsSubmitter: true\n")).jobs.allowRoot, false);
 });
 
 test("a missing explicit file, bad YAML or a non-mapping top are ConfigErrors naming the file", () => {

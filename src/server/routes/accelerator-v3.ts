@@ -16,7 +16,7 @@ import {
 } from "../../services/select-jobs.ts";
 import { type SubmitJobInput, submitJob } from "../../services/submit-job.ts";
 import type { AppServices } from "../app-services.ts";
-import { actorOf } from "../plugins/auth.ts";
+import { actorOf, passwordActor } from "../plugins/auth.ts";
 import { toGridqError } from "../plugins/errors.ts";
 
 export interface AcceleratorV3Options {
@@ -201,14 +201,14 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
       config: { public: true },
       schema: doc("Issue an access token (form or JSON username, password)", { security: [] }),
     },
-    async (req) => {
+    async (req, reply) => {
       const b = (req.body ?? {}) as Record<string, unknown>;
       const username = b.username;
       const password = b.password;
       if (typeof username !== "string" || username === "" || typeof password !== "string") {
         throw new GridqError("GRIDQ_VALIDATION", "give the form fields 'username' and 'password'");
       }
-      const actor = await services.auth.checkPassword(username, password);
+      const actor = await passwordActor(services.auth, req, reply, username, password);
       const t = await services.auth.issueToken(actor);
       return { token_type: t.tokenType, access_token: t.token, expires_in: t.expiresIn };
     },

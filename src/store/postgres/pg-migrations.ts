@@ -36,6 +36,11 @@ const STEPS: string[][] = [
     `ALTER TABLE jobs ADD COLUMN array_id BIGINT`,
     `ALTER TABLE jobs ADD COLUMN array_index INTEGER`,
   ],
+  // 4: users can be disabled, and their tokens revoked (those issued before the stamp).
+  [
+    `ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE users ADD COLUMN tokens_not_before DOUBLE PRECISION`,
+  ],
 ];
 
 export const PG_SCHEMA: SchemaHistory = {

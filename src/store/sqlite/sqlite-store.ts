@@ -35,6 +35,11 @@ const MIGRATIONS: string[][] = [
     `ALTER TABLE jobs ADD COLUMN array_id INTEGER`,
     `ALTER TABLE jobs ADD COLUMN array_index INTEGER`,
   ],
+  // 4: users can be disabled, and their tokens revoked (those issued before the stamp).
+  [
+    `ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE users ADD COLUMN tokens_not_before REAL`,
+  ],
 ];
 
 /** SQLite's schema history; BEGIN IMMEDIATE takes the write lock before the version is read. */
