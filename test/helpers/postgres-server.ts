@@ -3,7 +3,16 @@
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chownSync,
+  closeSync,
+  cpSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { arch, platform, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -129,11 +138,15 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PostgresSe
       ...(opts.settings ?? []),
     ];
     const argv = serverArgv(account, [bin.postgres, "-D", data, ...settings.flatMap((s) => ["-c", s])]);
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
-    let log = "";
-    child.stderr!.on("data", (d) => {
-      log = (log + d).slice(-8000);
-    });
+    // The server's log goes to a file of the cluster's folder (kept with it for inspection), not
+    // to a pipe: nothing of it holds this process's event loop open.
+    const logFile = join(dir, `server-${attempt}.log`);
+    const logFd = openSync(logFile, "a", 0o644);
+    if (account) chownSync(logFile, account.uid, account.gid);
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", logFd] });
+    closeSync(logFd);
+    // Its owner stops it (stop); until then it does not keep this process alive by itself.
+    child.unref();
     const url = `postgres://gridq:${password}@127.0.0.1:${port}/postgres`;
     if (await ready(url, child)) {
       return {
@@ -143,7 +156,7 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PostgresSe
         stop: (o) => stop(child, dir, o?.keep ?? false),
       };
     }
-    lastError = log;
+    lastError = readFileSync(logFile, "utf8").slice(-8000);
     await stop(child, dir, true);
   }
   rmSync(dir, { recursive: true, force: true });
@@ -170,6 +183,7 @@ async function ready(url: string, child: ChildProcess): Promise<boolean> {
 
 async function stop(child: ChildProcess, dir: string, keep: boolean): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
+    child.ref(); // wait for its exit here
     const exited = new Promise((r) => child.once("exit", r));
     // SIGINT: PostgreSQL's fast shutdown (rolls back open transactions, closes sessions).
     child.kill("SIGINT");

@@ -6,10 +6,18 @@ import { createSchema, type PostgresServer, startPostgres } from "./postgres-ser
 
 let own: Promise<PostgresServer> | null = null;
 
-// Registered at load, at the file's top level (a hook registered inside a test would run when
-// that test ends): stop the server this file started, if any.
-after(async () => {
-  if (own) await (await own).stop();
+let stopping: Promise<void> | null = null;
+const stopOwn = (): Promise<void> => {
+  stopping ??= own ? own.then((s) => s.stop()) : Promise.resolve();
+  return stopping;
+};
+// Stopped once everything else is done: after every test and every `after` hook of the file
+// (those may still drop their databases), when nothing else keeps the process alive...
+process.once("beforeExit", () => void stopOwn());
+// ...or, if something leaked (a pool left open), 10 s after this file's tests: stopping the
+// server closes the leaked connections, so the file still ends.
+after(() => {
+  setTimeout(() => void stopOwn(), 10_000).unref();
 });
 
 /** The superuser URL of a running server; each test creates its own database on it. */
