@@ -5,11 +5,12 @@ module.exports = {
     { name: "no-cycles", severity: "error", from: {}, to: { circular: true } },
     {
       name: "domain-is-pure",
-      comment: "domain imports nothing of ours outside domain, and no node I/O modules",
+      comment:
+        "domain imports nothing of ours outside domain, and no node I/O modules; the only package is re2js (pure computation: linear-time regular expressions)",
       severity: "error",
       from: { path: "^src/domain/" },
       to: {
-        pathNot: "^src/domain/",
+        pathNot: "^(src/domain/|node_modules/re2js/)",
         dependencyTypes: ["local", "npm", "core"],
       },
     },

@@ -35,6 +35,14 @@ export interface GridqConfig {
     /** Longest URL (path + query string) in bytes. */
     maxUrlLength: number;
     logLevel: string;
+    /** Seconds an idle keep-alive connection stays open. */
+    keepAliveTimeout: number;
+    /** Seconds a client has to send a request's headers, and its whole request. */
+    headersTimeout: number;
+    requestTimeout: number;
+    /** Open connections at once, in total and from one client address (agents count too). */
+    maxConnections: number;
+    maxConnectionsPerClient: number;
   };
   /**
    * The embedded default's site; `cores` 0 means "detect this machine's". `nodes`, when not
@@ -225,7 +233,18 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
   const home = resolve(String(overrides.home ?? env.GRIDQ_HOME ?? defaultHome(env)));
   let raw: Plain = {
     home,
-    server: { host: "127.0.0.1", port: 8080, bodyLimit: 1024 * 1024, maxUrlLength: 8192, logLevel: "info" },
+    server: {
+      host: "127.0.0.1",
+      port: 8080,
+      bodyLimit: 1024 * 1024,
+      maxUrlLength: 8192,
+      logLevel: "info",
+      keepAliveTimeout: 72,
+      headersTimeout: 20,
+      requestTimeout: 120,
+      maxConnections: 2048,
+      maxConnectionsPerClient: 256,
+    },
     site: { name: "local", cluster: "local", cores: 0, nodes: [] },
     agents: {
       heartbeatInterval: 5,
@@ -294,6 +313,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       bodyLimit: num("server.bodyLimit", g("server.bodyLimit"), 1024, 1024 * 1024 * 1024),
       maxUrlLength: num("server.maxUrlLength", g("server.maxUrlLength"), 256, 1024 * 1024),
       logLevel: str("server.logLevel", g("server.logLevel")),
+      ...connectionLimits(g),
     },
     site: {
       name: str("site.name", g("site.name")),
@@ -424,6 +444,22 @@ function agentTimes(g: (p: string) => unknown): GridqConfig["agents"] {
     metricsInterval: num("agents.metricsInterval", g("agents.metricsInterval"), 0, 3600),
     metricsHistory: num("agents.metricsHistory", g("agents.metricsHistory"), 1, 1_000_000, true),
   };
+}
+
+function connectionLimits(g: (p: string) => unknown) {
+  const t = (k: string) => num(`server.${k}`, g(`server.${k}`), 0.1, 86400);
+  const n = (k: string) => num(`server.${k}`, g(`server.${k}`), 1, 1_000_000, true);
+  const limits = {
+    keepAliveTimeout: t("keepAliveTimeout"),
+    headersTimeout: t("headersTimeout"),
+    requestTimeout: t("requestTimeout"),
+    maxConnections: n("maxConnections"),
+    maxConnectionsPerClient: n("maxConnectionsPerClient"),
+  };
+  // Node refuses a headers timeout longer than the request's.
+  if (limits.headersTimeout > limits.requestTimeout)
+    throw new ConfigError("config server.headersTimeout must not be longer than server.requestTimeout");
+  return limits;
 }
 
 const TLS_MODES = ["off", "self-signed", "files"] as const;

@@ -1,6 +1,11 @@
 // The `queues` setting: the built-in queues, each field overridable, plus queues of one's own.
 
-import { DEFAULT_QUEUES, type QueueDef } from "../domain/queues.ts";
+import {
+  DEFAULT_MAX_WALLTIME,
+  DEFAULT_QUEUES,
+  MAX_WALLTIME_CEILING,
+  type QueueDef,
+} from "../domain/queues.ts";
 
 const QUEUE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -26,7 +31,7 @@ export function queuesSetting(v: unknown, fail: (msg: string) => Error): QueueDe
       priority: 0,
       adminOnly: false,
       besteffort: false,
-      maxWalltime: 0,
+      maxWalltime: DEFAULT_MAX_WALLTIME,
       maxJobsPerUser: 0,
     };
     for (const [k, val] of Object.entries(raw as Record<string, unknown>)) {
@@ -36,8 +41,11 @@ export function queuesSetting(v: unknown, fail: (msg: string) => Error): QueueDe
         q[k] = val;
       } else if (k === "priority" || k === "maxWalltime" || k === "maxJobsPerUser") {
         const n = typeof val === "string" && val.trim() !== "" ? Number(val) : val;
-        if (typeof n !== "number" || !Number.isInteger(n) || n < (k === "priority" ? -1000 : 0) || n > 1e9)
-          throw fail(`${where}: expected a whole number${k === "priority" ? "" : " (0: no limit)"}`);
+        const max = k === "maxWalltime" ? MAX_WALLTIME_CEILING : 1e9;
+        if (typeof n !== "number" || !Number.isInteger(n) || n < (k === "priority" ? -1000 : 0) || n > max)
+          throw fail(
+            `${where}: expected a whole number${k === "priority" ? "" : ` up to ${max} (0: no limit${k === "maxWalltime" ? ` but ${max} s` : ""})`}`,
+          );
         q[k] = n;
       } else
         throw fail(

@@ -88,6 +88,12 @@ export const ERRORS = {
     retryable: false,
     summary: "The request body is larger than the limit.",
   },
+  GRIDQ_REQUEST_TIMEOUT: {
+    status: 408,
+    retryable: true,
+    summary:
+      "The request's headers or body did not arrive in time (`server.headersTimeout`, `server.requestTimeout`).",
+  },
   GRIDQ_URI_TOO_LONG: { status: 414, retryable: false, summary: "The URL is longer than the limit." },
   GRIDQ_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
@@ -115,12 +121,23 @@ export const ERRORS = {
     summary:
       "Too many failed logins for this account or from this address: retry after `Retry-After` seconds (also `details.retry_after`).",
   },
+  GRIDQ_HEADERS_TOO_LARGE: {
+    status: 431,
+    retryable: false,
+    summary: "The request's headers are larger than the HTTP parser accepts (16 KiB).",
+  },
   GRIDQ_QUOTA_EXCEEDED: {
     status: 429,
     retryable: true,
     summary: "A queue's limit of active jobs per user is reached; retry when some have ended.",
   },
   GRIDQ_INTERNAL: { status: 500, retryable: true, summary: "An unexpected error occurred on the server." },
+  GRIDQ_TOO_MANY_CONNECTIONS: {
+    status: 503,
+    retryable: true,
+    summary:
+      "The server holds as many connections as it allows, in total or from this address (`server.maxConnections`, `server.maxConnectionsPerClient`); the connection is closed.",
+  },
   GRIDQ_UNAVAILABLE: {
     status: 503,
     retryable: true,

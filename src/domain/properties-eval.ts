@@ -1,5 +1,6 @@
 // Evaluating a parsed properties filter over a node's flat properties (SQL's three-valued logic).
 
+import { compileLike } from "./linear-pattern.ts";
 import type { PropertyValue } from "./node.ts";
 import {
   type CompareOp,
@@ -68,19 +69,6 @@ function compare(v: PropertyValue, op: CompareOp, lit: FilterLiteral): Truth {
   }
 }
 
-/** SQL LIKE: `%` any run, `_` one character, `\` escapes; case-sensitive as in PostgreSQL. */
-export function likeToRegExp(pattern: string): RegExp {
-  let re = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === "\\" && i + 1 < pattern.length) re += pattern[++i]!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-    else if (c === "%") re += "[\\s\\S]*";
-    else if (c === "_") re += "[\\s\\S]";
-    else re += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-  }
-  return new RegExp(`^${re}$`);
-}
-
 /** A compiled predicate over a node's flat properties; true only when the filter is true. */
 export type NodePredicate = (props: Readonly<Record<string, PropertyValue>>) => boolean;
 
@@ -145,7 +133,7 @@ function compileTruth(e: FilterExpr): (p: Readonly<Record<string, PropertyValue>
       };
     }
     case "like": {
-      const re = likeToRegExp(e.pattern);
+      const re = compileLike(e.pattern);
       const { property, negated } = e;
       return (p) => {
         const v = p[property] ?? null;

@@ -1,6 +1,7 @@
 // The OAR properties filter (`cluster='dahu' and gpu_count > 0`): tokenizer, parser to an AST, evaluator.
 
 import { GridqError } from "./errors.ts";
+import { compileLike, PatternError } from "./linear-pattern.ts";
 
 /** A literal of the filter language. */
 export type FilterLiteral = string | number | boolean | null;
@@ -249,7 +250,14 @@ class Parser {
       const p = this.next();
       if (p.kind !== "string")
         throw this.fail(p.at, `expected a quoted pattern after 'like', found '${p.text}'`);
-      return { kind: "like", property, pattern: p.value as string, negated, position };
+      const pattern = p.value as string;
+      try {
+        compileLike(pattern); // refused here (a 400 at submission), not in the planner
+      } catch (e) {
+        if (e instanceof PatternError) throw this.fail(p.at, `invalid 'like' pattern: ${e.message}`);
+        throw e;
+      }
+      return { kind: "like", property, pattern, negated, position };
     }
     if (negated) throw this.fail(kw.at, `expected 'in' or 'like', found '${kw.text}'`);
     // A bare property is a boolean test (`exotic`, `not exotic`), as OAR's YES/NO columns read.

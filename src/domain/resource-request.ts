@@ -65,6 +65,10 @@ export function parseWalltime(text: string): number {
   }
   const [h = 0, m = 0, s = 0] = t.split(":").map(Number);
   const seconds = h * 3600 + m * 60 + s;
+  // Beyond any queue's limit anyway; refused here so that no caller sees an inexact number.
+  if (!Number.isSafeInteger(seconds)) {
+    throw new GridqError("GRIDQ_INVALID_WALLTIME", `walltime '${text}' is too long`, { walltime: text });
+  }
   if (seconds <= 0) {
     throw new GridqError("GRIDQ_INVALID_WALLTIME", `walltime '${text}' must be longer than zero`, {
       walltime: text,

@@ -1,6 +1,7 @@
 // Accelerator's selection-rule grammar (`status==RUNNING & user==bob`): tokenizer, parser, AST, evaluator.
 
 import { GridqError } from "./errors.ts";
+import { compileGlob, compileRegex, PatternError, type TextMatcher } from "./linear-pattern.ts";
 
 /**
  * Grammar (AND binds tighter than OR; a bare space between predicates means AND):
@@ -40,7 +41,7 @@ export const SELECTION_OPERATORS = [
 ] as const;
 export type SelectionOperator = (typeof SELECTION_OPERATORS)[number];
 
-/** Longest patterns accepted for `~` and `:`: bounds the cost of backtracking. */
+/** Longest patterns accepted for `~` and `:` (they run in linear time: RE2, see linear-pattern.ts). */
 export const MAX_PATTERN_LENGTH = 256;
 /** Longest rule accepted, and deepest nesting: keeps the recursive parser far from the stack limit. */
 export const MAX_RULE_LENGTH = 4096;
@@ -65,8 +66,8 @@ export type SelectionRule =
       position: number;
       /** Set for `<`, `>`, `<=`, `>=` and for `==`/`!=` with a numeric value. */
       number: number | null;
-      /** Set for the match (`~`) and glob (`:`) operators. */
-      pattern: RegExp | null;
+      /** Set for the match (`~`, RE2 syntax) and glob (`:`) operators. */
+      pattern: TextMatcher | null;
     };
 
 type Token =
@@ -165,30 +166,6 @@ export function tokenize(rule: string): Token[] {
 
 const NUMBER = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-}
-
-/** A glob (`*`, `?`, `[...]`) as an anchored regular expression. */
-function globToRegExp(glob: string, flags: string): RegExp {
-  let src = "";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === "*") src += ".*";
-    else if (c === "?") src += ".";
-    else if (c === "[") {
-      const close = glob.indexOf("]", i + 2);
-      if (close < 0) src += "\\[";
-      else {
-        const body = glob.slice(i + 1, close).replace(/\\/g, "\\\\");
-        src += body.startsWith("!") ? `[^${body.slice(1)}]` : `[${body}]`;
-        i = close;
-      }
-    } else src += escapeRegExp(c);
-  }
-  return new RegExp(`^(?:${src})$`, flags);
-}
-
 export interface ParseOptions {
   /** Canonical names of the fields a rule may use; any other name is an error. */
   fields?: ReadonlySet<string>;
@@ -256,7 +233,7 @@ export function parseSelectionRule(rule: string, options: ParseOptions = {}): Se
     const value = take();
     const text = value.text;
     let number: number | null = NUMBER.test(text) ? Number(text) : null;
-    let pattern: RegExp | null = null;
+    let pattern: TextMatcher | null = null;
     if (op.text === "<" || op.text === ">" || op.text === "<=" || op.text === ">=") {
       if (number === null) throw fail(rule, value.position, `'${op.text}' needs a number, found '${text}'`);
     } else if (op.text.includes("~") || op.text.includes(":")) {
@@ -264,11 +241,15 @@ export function parseSelectionRule(rule: string, options: ParseOptions = {}): Se
       if (text.length > MAX_PATTERN_LENGTH) {
         throw fail(rule, value.position, `the pattern is longer than ${MAX_PATTERN_LENGTH} characters`);
       }
-      const flags = op.text.endsWith("~~") || op.text.endsWith("::") ? "i" : "";
+      const fold = op.text.endsWith("~~") || op.text.endsWith("::");
       try {
-        pattern = op.text.includes("~") ? new RegExp(text, flags) : globToRegExp(text, flags);
+        pattern = op.text.includes("~") ? compileRegex(text, fold) : compileGlob(text, fold);
       } catch (e) {
-        throw fail(rule, value.position, `invalid regular expression: ${(e as Error).message}`);
+        if (!(e instanceof PatternError)) throw e;
+        // The value's text starts one character later when it is quoted.
+        const at = value.position + (rule[value.position] === '"' ? 1 : 0) + e.offset;
+        const kind = op.text.includes("~") ? "regular expression (RE2 syntax)" : "glob";
+        throw fail(rule, at, `invalid ${kind}: ${e.message}`);
       }
     } else if (op.text.includes("^")) number = null;
     return {

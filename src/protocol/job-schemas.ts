@@ -1,5 +1,8 @@
 // JSON schemas of the jobs API: request validation, response serialization and OpenAPI.
 
+/** Largest id, offset or count a request may carry: above it a JSON number is no longer exact. */
+export const MAX_SAFE_ID = Number.MAX_SAFE_INTEGER;
+
 export const linkSchema = {
   type: "object",
   properties: { rel: { type: "string" }, href: { type: "string" }, type: { type: "string" } },
@@ -106,7 +109,7 @@ export const listJobsQuery = {
     name: { type: "string", maxLength: 255 },
     queue: { type: "string", maxLength: 64 },
     project: { type: "string", maxLength: 255 },
-    offset: { type: "integer", minimum: 0 },
+    offset: { type: "integer", minimum: 0, maximum: MAX_SAFE_ID },
     limit: { type: "integer", minimum: 1, maximum: 500 },
     pretty: {},
   },
@@ -116,7 +119,7 @@ export const siteJobParams = {
   type: "object",
   properties: {
     site: { type: "string", pattern: "^[A-Za-z0-9_.-]{1,64}$" },
-    id: { type: "integer", minimum: 1, maximum: 9007199254740991 },
+    id: { type: "integer", minimum: 1, maximum: MAX_SAFE_ID },
   },
   required: ["site"],
 } as const;

@@ -3,11 +3,19 @@
 import type { AgentHub } from "../services/agent-hub.ts";
 import type { Authenticator } from "../services/auth.ts";
 import type { ServiceDeps } from "../services/context.ts";
-import type { Scheduler } from "../services/schedule-jobs.ts";
+import type { AgentPort } from "../services/controller/agent-port.ts";
+import type { FactSink } from "../services/controller/facts.ts";
+import type { SiteController } from "../services/controller/site-controller.ts";
 
 export interface AppServices {
   deps: ServiceDeps;
   auth: Authenticator;
+  /** Agents' connections (the WebSocket route attaches them) and their metrics. */
   hub: AgentHub;
-  scheduler: Scheduler;
+  /** Reads and execs on nodes go through the controller's port. */
+  port: AgentPort;
+  /** Where job verbs post their facts. */
+  inbox: FactSink;
+  /** The site controller's answers: walltime grants, planned nodes, node status, pass metrics. */
+  controller: SiteController;
 }

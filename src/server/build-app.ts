@@ -11,9 +11,11 @@ import type { Logger as PinoLogger } from "pino";
 import { GridqError } from "../domain/errors.ts";
 import { errorSchema, jobSchema } from "../protocol/job-schemas.ts";
 import type { AppServices } from "./app-services.ts";
+import { capConnections, httpServerOptions, MAX_HEADER_SIZE } from "./connection-limits.ts";
 import { authPlugin } from "./plugins/auth.ts";
-import { errorsPlugin } from "./plugins/errors.ts";
+import { clientErrorHandler, errorsPlugin } from "./plugins/errors.ts";
 import { prometheusPlugin } from "./plugins/prometheus.ts";
+import { strictJsonPlugin } from "./plugins/strict-json.ts";
 import { acceleratorV3Routes } from "./routes/accelerator-v3.ts";
 import { agentRoutes, agentWebSocketOptions } from "./routes/agents.ts";
 import { authRoutes } from "./routes/auth.ts";
@@ -37,8 +39,11 @@ export interface BuildAppOptions {
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const { services } = opts;
   const cfg = services.deps.config.server;
+  const serverOptions = httpServerOptions(cfg);
   const app = Fastify({
-    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key } } : {}),
+    ...(opts.https
+      ? { https: { cert: opts.https.cert, key: opts.https.key, ...serverOptions } }
+      : { http: serverOptions }),
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: cfg.bodyLimit,
     routerOptions: { maxParamLength: 512 },
@@ -46,9 +51,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     genReqId: () => randomUUID(),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
     // Keep-alive: clients reuse connections; idle ones are closed after this long.
-    keepAliveTimeout: 72_000,
+    keepAliveTimeout: cfg.keepAliveTimeout * 1000,
+    requestTimeout: cfg.requestTimeout * 1000,
     forceCloseConnections: "idle",
+    clientErrorHandler: clientErrorHandler(cfg.maxUrlLength, MAX_HEADER_SIZE),
   }) as unknown as FastifyInstance;
+  capConnections(app.server, cfg, Boolean(opts.https));
 
   app.addHook("onRequest", async (req, reply) => {
     reply.header("X-Request-Id", req.id);
@@ -57,6 +65,22 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
         "GRIDQ_URI_TOO_LONG",
         `the URL is ${req.url.length} bytes, over the ${cfg.maxUrlLength}-byte limit`,
       );
+    }
+  });
+  // Ajv's type coercion turns `Infinity` and `1e400` into Infinity, which passes `type: integer`
+  // and `maximum`: refuse such numbers here, for every route, before any handler sees them.
+  app.addHook("preHandler", async (req) => {
+    for (const [where, values] of [
+      ["params", req.params],
+      ["querystring", req.query],
+      ["body", req.body],
+    ] as const) {
+      if (!values || typeof values !== "object") continue;
+      for (const [k, v] of Object.entries(values)) {
+        if (typeof v === "number" && !Number.isFinite(v)) {
+          throw new GridqError("GRIDQ_VALIDATION", `${where}.${k}: must be a finite number`, { field: k });
+        }
+      }
     }
   });
   // Only /3.0 is documented: /stable and /sid serve the same routes.
@@ -69,6 +93,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   });
 
   await app.register(errorsPlugin);
+  await app.register(strictJsonPlugin);
   await app.register(formbody, { bodyLimit: cfg.bodyLimit });
   app.addSchema(jobSchema);
   app.addSchema({ ...errorSchema, $id: "Error" });

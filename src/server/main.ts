@@ -18,10 +18,11 @@ import { ipcChannel } from "../protocol/ipc-channel.ts";
 import { createLocalReference, readMachineFacts } from "../reference/local-reference.ts";
 import { createReferenceNodeDirectory } from "../reference/reference-node-directory.ts";
 import { ReferenceReader } from "../reference/reference-reader.ts";
-import { AgentHub } from "../services/agent-hub.ts";
+import type { AgentHub } from "../services/agent-hub.ts";
 import { Authenticator, createUser, generatePassword } from "../services/auth.ts";
 import { type ServiceDeps, systemClock } from "../services/context.ts";
-import { Scheduler } from "../services/schedule-jobs.ts";
+import { createControlPlane } from "../services/control-plane.ts";
+import type { FactSink } from "../services/controller/facts.ts";
 import { lockForOneServer } from "../store/one-server-lock.ts";
 import { openStore } from "../store/open-store.ts";
 import type { AppServices } from "./app-services.ts";
@@ -126,7 +127,8 @@ export async function assemble(
     prefix: config.reference.prefix,
     ...(config.reference.branch ? { branch: config.reference.branch } : {}),
   });
-  let scheduler: Scheduler | null = null;
+  // The reference can change before the control plane exists: its facts go to the inbox then.
+  let inbox: FactSink | null = null;
   // Nodes declared in the configuration (`site.nodes`), run by `gridq agent`s, stand in for the
   // reference's until the reference describes them; then no embedded agent starts.
   const declared = config.site.nodes.map((n) =>
@@ -134,9 +136,7 @@ export async function assemble(
   );
   const fromReference = await createReferenceNodeDirectory(reader, {
     // A changed description may make room (or remove nodes): plan every site again.
-    onChange: () => {
-      for (const s of nodes.sites()) scheduler?.poke(s);
-    },
+    onChange: () => void inbox?.post({ type: "tick", nodesChanged: true }),
     onError: (e) => log.warn({ err: e }, "reading the reference failed"),
   });
   const nodes =
@@ -155,9 +155,10 @@ export async function assemble(
   }
   const deps: ServiceDeps = { store, clock: systemClock, config, nodes, log };
   const auth = new Authenticator(deps, loadOrCreateKey(join(config.home, "jwt.key")));
-  scheduler = new Scheduler(deps);
-  const hub = new AgentHub(deps, scheduler);
-  const services: AppServices = { deps, auth, hub, scheduler };
+  const plane = createControlPlane(deps);
+  const { hub, controller } = plane;
+  inbox = plane.inbox;
+  const services: AppServices = { deps, auth, hub, port: hub, inbox: plane.inbox, controller };
   // Jobs call the server for `gridq exec` with a token scoped to the job (its nodes, its walltime).
   hub.setJobAccess({ token: (job) => auth.issueJobToken(job) });
 
@@ -189,14 +190,12 @@ export async function assemble(
     reference: { reference: reader, publicReads: config.reference.publicReads },
     https: tls,
   });
-  // Time passing changes the plan too (predictions, reservations coming due): a pass now and then.
-  const periodic =
-    config.scheduler.passInterval > 0
-      ? setInterval(() => {
-          for (const s of nodes.sites()) scheduler.poke(s);
-        }, config.scheduler.passInterval * 1000)
-      : null;
-  periodic?.unref();
+  // Time passing is a fact too: node liveness is judged on each tick, and the plan made again
+  // every `scheduler.passInterval`. A few ticks per suspicion period, at most one a second;
+  // unref'd so the timer never keeps a process alive on its own.
+  const tickEvery = Math.min(1000, (config.agents.suspectAfter * 1000) / 4);
+  const ticker = setInterval(() => void plane.inbox.post({ type: "tick" }), tickEvery);
+  ticker.unref();
   let closed = false;
   return {
     app,
@@ -206,12 +205,12 @@ export async function assemble(
     async close() {
       if (closed) return;
       closed = true;
-      if (periodic) clearInterval(periodic);
-      scheduler.close();
+      clearInterval(ticker);
+      controller.close();
       await app.close();
-      hub.close();
-      await scheduler.idle();
-      await hub.settled();
+      await controller.idle();
+      // Another server may take the sites over at once rather than after the lease expires.
+      await plane.leadership.release();
       await embedded?.stop();
       nodes.close();
       await reader.close();

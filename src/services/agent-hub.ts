@@ -1,27 +1,26 @@
-// Use case: talk to agents. Registers their connections, hands out leases, records their
-// reports (started, finished, failed) as job transitions batched per tick, acknowledges final
-// reports, and reads files on nodes. Node liveness (alive, suspected, dead) is in node-liveness.ts.
+// The agents' side of the control plane: their connections. Implements the controller's
+// AgentPort over them (run, kill, walltime, reads, exec) and posts what agents say into the
+// controller's inbox as facts (agentConnected, report, agentLost); acknowledges a final report
+// once the controller has it recorded. Deciding what reports mean is the controller's.
 
 import type { Readable } from "node:stream";
 import type { JobRecord } from "../domain/job.ts";
-import { eventName, transition } from "../domain/job-state.ts";
 import {
   AGENT_PROTOCOL_VERSION,
   type AgentChannel,
   type AgentToServer,
   checkAgentMessage,
   type JobReport,
-  type KnownLease,
   type Lease,
   type ServerToAgent,
 } from "../protocol/agent-messages.ts";
-import type { JobUpdate } from "../store/contract.ts";
-import { eventOfReport, leaseOf } from "./agent-leases.ts";
-import { AgentReads, type ExecRequest, type ReadRequest } from "./agent-reads.ts";
+import { leaseOf } from "./agent-leases.ts";
+import { AgentReads } from "./agent-reads.ts";
 import type { ServiceDeps } from "./context.ts";
-import { NodeLiveness, type NodeStatus } from "./node-liveness.ts";
+import type { AgentPort, ExecRequest, LeaseRef, ReadRequest, ReadResult } from "./controller/agent-port.ts";
+import type { FactSink } from "./controller/facts.ts";
+import type { NodeLiveness } from "./controller/node-liveness.ts";
 import { NodeMetrics } from "./node-metrics.ts";
-import type { Dispatcher, Scheduler } from "./schedule-jobs.ts";
 
 type Channel = AgentChannel<AgentToServer, ServerToAgent>;
 
@@ -31,32 +30,27 @@ interface Connected {
   reads: AgentReads;
 }
 
-interface Pending {
-  report: JobReport;
-  channel: Channel;
-}
-
-export class AgentHub implements Dispatcher {
+export class AgentHub implements AgentPort {
   readonly #deps: ServiceDeps;
-  readonly #scheduler: Scheduler;
+  readonly #inbox: FactSink;
+  readonly #liveness: NodeLiveness;
+  /** This server's name in the store's `agent_connections` rows. */
+  readonly #server: string;
   readonly #agents = new Map<string, Connected>();
-  readonly liveness: NodeLiveness;
   readonly metrics: NodeMetrics;
-  #pending: Pending[] = [];
-  #flush: Promise<void> | null = null;
   #jobToken: ((job: JobRecord) => Promise<string>) | null = null;
   #publicUrl: string | null = null;
 
-  constructor(deps: ServiceDeps, scheduler: Scheduler) {
+  /**
+   * `inbox`: where agents' facts go; `liveness`: told of every message heard from a node;
+   * `server`: this server's name in the store's rows of who holds which connection.
+   */
+  constructor(deps: ServiceDeps, o: { inbox: FactSink; liveness: NodeLiveness; server: string }) {
     this.#deps = deps;
-    this.#scheduler = scheduler;
-    scheduler.setDispatcher(this);
+    this.#inbox = o.inbox;
+    this.#liveness = o.liveness;
+    this.#server = o.server;
     this.metrics = new NodeMetrics(deps.config.agents.metricsHistory);
-    this.liveness = new NodeLiveness(deps, {
-      kill: (job, reason) => this.kill(job, reason),
-      poke: (site) => scheduler.poke(site),
-      isConnected: (node) => this.#agents.has(node),
-    });
   }
 
   /** Give jobs a token for their own calls to the server (`gridq exec`), and its URL. */
@@ -122,7 +116,7 @@ export class AgentHub implements Dispatcher {
         channel.close();
         return;
       }
-      this.liveness.heard(node);
+      this.#liveness.heard(site, node);
       switch (msg.type) {
         case "heartbeat":
           return;
@@ -132,8 +126,7 @@ export class AgentHub implements Dispatcher {
         case "end":
           return this.#agents.get(node)?.reads.deliver(msg);
         default:
-          this.#pending.push({ report: msg, channel });
-          this.#flush ??= new Promise<void>((r) => setImmediate(r)).then(() => this.#applyReports());
+          return this.#report(site, node, channel, msg);
       }
     });
     channel.onClose(() => {
@@ -142,8 +135,8 @@ export class AgentHub implements Dispatcher {
         this.#agents.delete(node);
         c.reads.closeAll();
         this.#deps.log.warn({ node }, "agent disconnected");
-        // The node leaves the plan: predictions (and what may start) change.
-        this.#scheduler.poke(c.site);
+        this.#record(this.#deps.store.disconnectAgent(node, this.#server));
+        void this.#inbox.post({ type: "agentLost", site: c.site, node });
       }
     });
   }
@@ -172,7 +165,7 @@ export class AgentHub implements Dispatcher {
       return refuse(`node ${msg.node} is not a node of site ${site}`);
     }
     const previous = this.#agents.get(msg.node);
-    if (previous && this.liveness.state(msg.node) === "alive") {
+    if (previous && this.#liveness.state(msg.node) === "alive") {
       // One agent per node. The connected one still speaks (heartbeats): a second one presenting
       // the node's credential is refused, and never gets to reconcile (its empty `running` would
       // declare the first one's jobs lost). An agent restarted after a network cut the server
@@ -184,7 +177,9 @@ export class AgentHub implements Dispatcher {
     // The old connection has gone silent: it is dropped, and reads in flight on it end now.
     previous?.reads.closeAll();
     previous?.channel.close();
-    this.liveness.heard(msg.node);
+    this.#liveness.heard(site, msg.node);
+    const since = this.#deps.clock.now();
+    this.#record(this.#deps.store.connectAgent({ node: msg.node, site, server: this.#server, since }));
     channel.send({
       type: "welcome",
       version: AGENT_PROTOCOL_VERSION,
@@ -192,80 +187,34 @@ export class AgentHub implements Dispatcher {
       metrics: this.#deps.config.agents.metricsInterval,
     });
     this.#deps.log.info({ node: msg.node, known: msg.running.length }, "agent connected");
-    void this.#reconcile(site, msg.node, channel, msg.running).catch((e) =>
-      this.#deps.log.error({ err: e, node: msg.node }, "reconciling agent failed"),
-    );
+    // The controller compares what the store and the agent believe (and sends runs and kills).
+    void this.#inbox.post({ type: "agentConnected", site, node: msg.node, known: msg.running });
     return msg.node;
   }
 
-  /**
-   * Compare what the store and the agent believe. A launching job the agent does not know never
-   * reached it: its `run` is sent again (the agent records a lease before running it, so a lease
-   * it does not know was never started). A running job it does not know is lost. A lease the
-   * agent still runs but the store no longer gives it (the node was declared dead meanwhile, or
-   * the job was canceled) is killed, and so is one canceled while its node was away.
-   */
-  async #reconcile(site: string, node: string, channel: Channel, known: KnownLease[]): Promise<void> {
-    const byLease = new Map(known.map((k) => [k.leaseId, k]));
-    const active = await this.#deps.store.listJobsInStates(site, ["launching", "running"], 1_000_000);
-    const now = this.#deps.clock.now();
-    const updates: JobUpdate[] = [];
-    const mine = new Set<string>();
-    for (const job of active) {
-      if (job.assignedNodes[0]?.node !== node || !job.leaseId) continue;
-      mine.add(job.leaseId);
-      if (byLease.has(job.leaseId)) {
-        // A cancel made while the node was away never reached it: say it again.
-        if (job.cancelRequested && !byLease.get(job.leaseId)!.done) this.kill(job, "canceled");
-        continue;
-      }
-      if (job.state === "launching") {
-        this.#sendRun(channel, job);
-        // Canceled before its agent got it: the kill follows the run, in order.
-        if (job.cancelRequested) this.kill(job, "canceled");
-        continue;
-      }
-      const t = transition(job, { type: "node-lost", at: now, node });
-      updates.push({
-        id: job.id,
-        expect: { state: job.state, leaseId: job.leaseId },
-        patch: { ...t.patch, message: `node ${node} lost: its agent came back without the job` },
-        event: { at: now, type: eventName("node-lost"), description: t.description },
-      });
-    }
-    for (const k of known) {
-      if (!k.done && !mine.has(k.leaseId)) {
-        this.#sendInOrder(
-          channel,
-          Promise.resolve({
-            type: "kill",
-            leaseId: k.leaseId,
-            jobId: k.jobId,
-            reason: "the job no longer runs on this node",
-          }),
-        );
-      }
-    }
-    await this.#deps.store.updateJobs(updates);
-    this.#scheduler.poke(site);
+  /** Who holds which connection is a row for other servers to read; a failed write is logged. */
+  #record(write: Promise<void>): void {
+    write.catch((e: unknown) => this.#deps.log.error({ err: e }, "recording an agent connection failed"));
   }
 
-  /** Nodes that can take work now: connected, and not silent. */
-  connectedNodes(site: string): ReadonlySet<string> {
-    const out = new Set<string>();
-    for (const [node, c] of this.#agents)
-      if (c.site === site && this.liveness.state(node) === "alive") out.add(node);
-    return out;
-  }
-
-  nodeStatus(site: string): NodeStatus[] {
-    return this.liveness.list(
-      site,
-      this.#deps.nodes.nodes(site).map((n) => n.uid),
+  /** A report goes to the controller; the agent may forget it once it is recorded. */
+  #report(site: string, node: string, channel: Channel, report: JobReport): void {
+    this.#inbox.post({ type: "report", site, node, report }).then(
+      () => {
+        if (report.type !== "started") channel.send({ type: "ack", leaseId: report.leaseId });
+      },
+      // Not acknowledged: the agent sends it again on its next connection (the error is logged).
+      () => {},
     );
   }
 
-  dispatch(job: JobRecord): void {
+  connected(site: string): ReadonlySet<string> {
+    const out = new Set<string>();
+    for (const [node, c] of this.#agents) if (c.site === site) out.add(node);
+    return out;
+  }
+
+  run(job: JobRecord): void {
     const head = job.assignedNodes[0]?.node;
     const agent = head ? this.#agents.get(head) : undefined;
     if (!agent) {
@@ -277,20 +226,14 @@ export class AgentHub implements Dispatcher {
     this.#sendRun(agent.channel, job);
   }
 
-  kill(job: JobRecord, reason: string): void {
-    const head = job.assignedNodes[0]?.node;
-    if (!head || !job.leaseId) return;
-    const agent = this.#agents.get(head);
-    if (agent) {
-      this.#sendInOrder(
-        agent.channel,
-        Promise.resolve({ type: "kill", leaseId: job.leaseId, jobId: job.id, reason }),
-      );
-    }
+  kill(lease: LeaseRef, reason: string): void {
+    const agent = this.#agents.get(lease.node);
+    if (!agent) return;
+    const msg = { type: "kill", leaseId: lease.leaseId, jobId: lease.jobId, reason } as const;
+    this.#sendInOrder(agent.channel, Promise.resolve(msg));
   }
 
-  /** Tell a running job's agent its new walltime. */
-  setWalltime(job: JobRecord): void {
+  walltime(job: JobRecord): void {
     const head = job.assignedNodes[0]?.node;
     const agent = head ? this.#agents.get(head) : undefined;
     if (!agent || !job.leaseId) return;
@@ -298,87 +241,19 @@ export class AgentHub implements Dispatcher {
     this.#sendInOrder(agent.channel, Promise.resolve(msg));
   }
 
+  endExecs(node: string, jobId: number): void {
+    this.#agents.get(node)?.channel.send({ type: "exec-kill", jobId });
+  }
+
   /** A file on a node, through its agent; null when the file does not exist. */
-  async readOnNode(
-    node: string,
-    r: ReadRequest,
-  ): Promise<Readable | null | { refused: string } | "unreachable"> {
+  async readOutput(node: string, r: ReadRequest): Promise<ReadResult> {
     const agent = this.#agents.get(node);
     if (!agent) return "unreachable";
     return agent.reads.open(r);
   }
 
   /** Run a command on a node for a job: NDJSON events, or null when the node is not connected. */
-  execOnNode(node: string, r: ExecRequest): Readable | null {
+  exec(node: string, r: ExecRequest): Readable | null {
     return this.#agents.get(node)?.reads.exec(r) ?? null;
-  }
-
-  /** Fold a tick's reports into compare-and-set updates, in arrival order, in one transaction. */
-  async #applyReports(): Promise<void> {
-    const batch = this.#pending;
-    this.#pending = [];
-    try {
-      const ids = [...new Set(batch.map((p) => p.report.jobId))];
-      const { items } = await this.#deps.store.listJobs({ ids, offset: 0, limit: ids.length });
-      const jobs = new Map(items.map((j) => [j.id, j]));
-      const updates: JobUpdate[] = [];
-      const sites = new Set<string>();
-      for (const { report: r } of batch) {
-        const job = jobs.get(r.jobId);
-        if (!job) continue;
-        const event = eventOfReport(r);
-        let t: ReturnType<typeof transition>;
-        try {
-          t = transition(job, event);
-        } catch {
-          // A stale or repeated report (its lease is no longer the job's): acknowledged, ignored.
-          this.#deps.log.debug({ job: r.jobId, report: r.type }, "stale agent report ignored");
-          continue;
-        }
-        const note = r.type === "finished" && r.note ? { message: `${t.patch.message}: ${r.note}` } : {};
-        updates.push({
-          id: job.id,
-          expect: { state: job.state, leaseId: job.leaseId },
-          patch: { ...t.patch, ...note },
-          event: { at: event.at, type: eventName(event.type), description: t.description },
-        });
-        jobs.set(job.id, { ...job, ...t.patch } as JobRecord);
-        if (r.type !== "started") sites.add(job.site);
-      }
-      const results = await this.#deps.store.updateJobs(updates);
-      // Only now, with the result durable (or known stale), may the agent forget it.
-      for (const { report, channel } of batch) {
-        if (report.type === "started") continue;
-        channel.send({ type: "ack", leaseId: report.leaseId });
-        // What `gridq exec` started for the job on its nodes ends with it.
-        for (const a of jobs.get(report.jobId)?.assignedNodes ?? []) {
-          this.#agents.get(a.node)?.channel.send({ type: "exec-kill", jobId: report.jobId });
-        }
-      }
-      // Their cores are free now: submissions may take them before the pass has run.
-      results.forEach((job, i) => {
-        const state = updates[i]!.patch.state;
-        if (job && (state === "terminated" || state === "error")) this.#scheduler.ended(job);
-      });
-      for (const s of sites) this.#scheduler.poke(s, { now: true });
-    } catch (e) {
-      // Not acknowledged: the agent sends these results again on its next connection.
-      this.#deps.log.error({ err: e }, "recording agent reports failed");
-    } finally {
-      this.#flush = null;
-      if (this.#pending.length > 0) {
-        this.#flush = new Promise<void>((r) => setImmediate(r)).then(() => this.#applyReports());
-      }
-    }
-  }
-
-  /** Resolves once every report received so far is recorded. */
-  async settled(): Promise<void> {
-    while (this.#flush) await this.#flush;
-    await this.liveness.settled();
-  }
-
-  close(): void {
-    this.liveness.stop();
   }
 }

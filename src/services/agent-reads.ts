@@ -3,6 +3,7 @@
 
 import { Readable } from "node:stream";
 import type { AgentToServer, ServerToAgent } from "../protocol/agent-messages.ts";
+import type { ExecRequest, ReadRequest } from "./controller/agent-port.ts";
 
 type Incoming = Extract<AgentToServer, { type: "data" | "end" }>;
 
@@ -12,22 +13,6 @@ interface Pending {
   exec: boolean;
   /** Resolves on the first message: the stream, or null when the file does not exist. */
   opened: ((r: Readable | null | { refused: string }) => void) | null;
-}
-
-export interface ReadRequest {
-  path: string;
-  offset: number;
-  follow: boolean;
-  jobId: number;
-  user: string;
-}
-
-export interface ExecRequest {
-  jobId: number;
-  user: string;
-  command: string;
-  directory: string;
-  env: Record<string, string>;
 }
 
 export class AgentReads {

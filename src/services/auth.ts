@@ -42,7 +42,16 @@ export async function createUser(
     disabled: false,
     tokensNotBefore: null,
   };
-  await deps.store.insertUser(user);
+  try {
+    await deps.store.insertUser(user);
+  } catch (e) {
+    // Two creations of one name at once both pass the check above: the store's unique key
+    // refuses the second, which is the caller's conflict, not a server error.
+    if (await deps.store.getUser(name)) {
+      throw new GridqError("GRIDQ_USER_EXISTS", `user '${name}' exists already`, { name });
+    }
+    throw e;
+  }
   return user;
 }
 

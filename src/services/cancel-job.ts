@@ -4,13 +4,13 @@
 import { GridqError } from "../domain/errors.ts";
 import type { JobRecord } from "../domain/job.ts";
 import { eventName, transition } from "../domain/job-state.ts";
-import type { AgentHub } from "./agent-hub.ts";
 import type { Actor, ServiceDeps } from "./context.ts";
+import type { FactSink } from "./controller/facts.ts";
 import { assertNotEnded, getOwnJob } from "./query-jobs.ts";
 
 export async function cancelJob(
   deps: ServiceDeps,
-  hub: AgentHub,
+  inbox: FactSink,
   actor: Actor,
   site: string,
   id: number,
@@ -31,7 +31,9 @@ export async function cancelJob(
       },
     ]);
     if (!updated) continue;
-    for (const e of t.effects) if (e.type === "kill") hub.kill(updated, e.reason);
+    let kill: string | null = null;
+    for (const e of t.effects) if (e.type === "kill") kill = e.reason;
+    void inbox.post({ type: "canceled", job: updated, kill });
     return updated;
   }
   throw new GridqError("GRIDQ_CONFLICT", `job ${id} changed state too often to cancel; try again`);

@@ -5,8 +5,10 @@
 import { GridqError } from "../domain/errors.ts";
 import type { JobRecord } from "../domain/job.ts";
 import { eventName, transition } from "../domain/job-state.ts";
+import { maxWalltimeOf } from "../domain/queues.ts";
 import { parseWalltime } from "../domain/resource-request.ts";
 import type { Actor, ServiceDeps } from "./context.ts";
+import type { FactSink } from "./controller/facts.ts";
 import { assertNotEnded, getOwnJob } from "./query-jobs.ts";
 
 export interface WalltimeChange {
@@ -16,12 +18,10 @@ export interface WalltimeChange {
   granted: number;
 }
 
-/** What the change needs from the scheduler and the agents. */
-export interface WalltimeSources {
-  /** Extension a running job may get now (null: not planned yet). */
+/** What the change asks the site's controller: the extension a running job may get now. */
+export interface WalltimeGrants {
+  /** Seconds grantable now (null: the job is not planned yet). */
   grantable(site: string, id: number, requested: number): Promise<number | null>;
-  setWalltime(job: JobRecord): void;
-  poke(site: string): void;
 }
 
 /** `+1:30` adds, `-0:30` removes, `2:00` sets (hours first, as oarwalltime reads them). */
@@ -42,7 +42,8 @@ export const formatDelta = (s: number): string => {
 
 export async function changeWalltime(
   deps: ServiceDeps,
-  sources: WalltimeSources,
+  grants: WalltimeGrants,
+  inbox: FactSink,
   actor: Actor,
   site: string,
   id: number,
@@ -56,9 +57,9 @@ export async function changeWalltime(
   // Never below one second, nor below what a running job has already used.
   const floor = job.startedAt !== null ? Math.ceil(deps.clock.now() - job.startedAt) + 1 : 1;
   if (job.walltime + granted < floor) granted = floor - job.walltime;
-  if (queue && queue.maxWalltime > 0) granted = Math.min(granted, queue.maxWalltime - job.walltime);
+  granted = Math.min(granted, maxWalltimeOf(queue ?? { maxWalltime: 0 }) - job.walltime);
   if (granted > 0 && (job.state === "launching" || job.state === "running")) {
-    granted = Math.min(granted, (await sources.grantable(site, id, granted)) ?? 0);
+    granted = Math.min(granted, (await grants.grantable(site, id, granted)) ?? 0);
   }
   if (granted === 0) return { job, requested, granted };
   const now = deps.clock.now();
@@ -77,7 +78,6 @@ export async function changeWalltime(
     },
   ]);
   if (!updated) throw new GridqError("GRIDQ_CONFLICT", `job ${id} changed state meanwhile; try again`);
-  if (updated.state === "launching" || updated.state === "running") sources.setWalltime(updated);
-  sources.poke(site);
+  void inbox.post({ type: "walltimeChanged", job: updated });
   return { job: updated, requested, granted };
 }

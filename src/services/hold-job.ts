@@ -4,11 +4,13 @@ import { GridqError } from "../domain/errors.ts";
 import type { JobRecord } from "../domain/job.ts";
 import { eventName, transition } from "../domain/job-state.ts";
 import type { Actor, ServiceDeps } from "./context.ts";
+import type { FactSink } from "./controller/facts.ts";
 import { getJob, getOwnJob } from "./query-jobs.ts";
 
 /** Hold (`waiting` → `hold`) or resume (`hold` → `waiting`) a job; owner or admin. */
 export async function holdOrResumeJob(
   deps: ServiceDeps,
+  inbox: FactSink,
   actor: Actor,
   site: string,
   id: number,
@@ -34,5 +36,6 @@ export async function holdOrResumeJob(
       event: action,
     });
   }
+  void inbox.post({ type: action === "hold" ? "held" : "resumed", job: updated });
   return updated;
 }

@@ -8,7 +8,6 @@ import type { Actor, ServiceDeps } from "./context.ts";
 
 const PREFIX = "gqn_";
 
-const metaKey = (site: string, node: string) => `node-credential:${site}:${node}`;
 const digest = (token: string) => createHash("sha256").update(token).digest();
 
 function checkNode(deps: ServiceDeps, site: string, node: string): void {
@@ -27,7 +26,7 @@ export async function issueNodeCredential(
   if (!actor.admin) throw new GridqError("GRIDQ_FORBIDDEN", "only admins issue node credentials");
   checkNode(deps, site, node);
   const token = `${PREFIX}${randomBytes(32).toString("base64url")}`;
-  await deps.store.setMeta(metaKey(site, node), digest(token).toString("hex"));
+  await deps.store.setNodeCredential(site, node, digest(token).toString("hex"), deps.clock.now());
   deps.log.info({ site, node, by: actor.name }, "node credential issued");
   return { site, node, token };
 }
@@ -41,7 +40,7 @@ export async function checkNodeCredential(
 ): Promise<boolean> {
   if (!token.startsWith(PREFIX) || token.length > 200) return false;
   if (!deps.nodes.nodes(site).some((n) => n.uid === node)) return false;
-  const stored = await deps.store.getMeta(metaKey(site, node));
+  const stored = await deps.store.getNodeCredential(site, node);
   if (!stored) return false;
   const want = Buffer.from(stored, "hex");
   const got = digest(token);

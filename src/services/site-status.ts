@@ -6,7 +6,7 @@ import type { NodeInfo } from "../domain/node.ts";
 import { type HardState, type NodeSlots, nodeSlots } from "../domain/node-status.ts";
 import type { NodeCores } from "../domain/planner-types.ts";
 import type { ServiceDeps } from "./context.ts";
-import type { NodeStatus } from "./node-liveness.ts";
+import type { NodeStatus } from "./controller/node-liveness.ts";
 import { queuesOf, runningJob } from "./plan-input.ts";
 
 export interface StatusOptions {

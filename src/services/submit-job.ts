@@ -1,14 +1,17 @@
-// Use case: submit a job. Validates the request against the site and queues, stores it durably.
+// Use case: submit a job. Validates the request against the site and queues, stores it durably,
+// and tells the site's controller (`submitted`), which decides when it starts.
 
 import { join } from "node:path";
 import { GridqError } from "../domain/errors.ts";
 import { expandOutputPattern, type JobRecord, type NewJob } from "../domain/job.ts";
 import type { NodeInfo } from "../domain/node.ts";
 import { parseFilter } from "../domain/properties-filter.ts";
-import { parseWalltime } from "../domain/resource-request.ts";
+import { maxWalltimeOf } from "../domain/queues.ts";
+import { formatWalltime, parseWalltime } from "../domain/resource-request.ts";
 import { BUILTIN_PROPERTIES, whyUnsatisfiable } from "../domain/resource-shape.ts";
 import type { SubmitJobRequest } from "../protocol/job-types.ts";
 import type { Actor, ServiceDeps } from "./context.ts";
+import type { FactSink } from "./controller/facts.ts";
 import { plannedRequest, requestOf } from "./plan-input.ts";
 import { checkDependencies, parseArray, parseReservation } from "./submit-extras.ts";
 
@@ -34,18 +37,57 @@ export function knownProperties(nodes: readonly NodeInfo[]): ReadonlySet<string>
 const invalid = (field: string, why: string): GridqError =>
   new GridqError("GRIDQ_VALIDATION", `${field}: ${why}`, { field });
 
+/** The `walltime` field: whole seconds (a JSON number) or OAR's `H:M:S` (text); anything else is a 400. */
+function walltimeField(v: unknown): number {
+  if (typeof v === "string") return parseWalltime(v);
+  // A whole number too large to be exact goes on to the queue's limit, which names the limit.
+  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
+    const got =
+      v === null
+        ? "null"
+        : Array.isArray(v)
+          ? "a list"
+          : typeof v === "number"
+            ? String(v)
+            : typeof v === "object"
+              ? "an object"
+              : `a ${typeof v}`;
+    throw new GridqError(
+      "GRIDQ_INVALID_WALLTIME",
+      `walltime: expected whole seconds above 0 (a number) or H:M:S (a string), got ${got}`,
+      { field: "walltime" },
+    );
+  }
+  return v;
+}
+
 /** Submit a job; an array (`array: N`) gives its first job (see `submitJobs`). */
 export async function submitJob(
   deps: ServiceDeps,
+  inbox: FactSink,
   actor: Actor,
   site: string,
   input: SubmitJobInput,
 ): Promise<JobRecord> {
-  return (await submitJobs(deps, actor, site, input))[0]!;
+  return (await submitJobs(deps, inbox, actor, site, input))[0]!;
 }
 
 /** Submit a job, or the N jobs of an array (`array: N`), in index order. */
 export async function submitJobs(
+  deps: ServiceDeps,
+  inbox: FactSink,
+  actor: Actor,
+  site: string,
+  input: SubmitJobInput,
+): Promise<JobRecord[]> {
+  const jobs = await storeJobs(deps, actor, site, input);
+  // Stored and committed: the controller may start them at once. Not awaited: the answer to the
+  // submitter does not wait for the start, and the controller logs its own failures.
+  void inbox.post({ type: "submitted", jobs });
+  return jobs;
+}
+
+async function storeJobs(
   deps: ServiceDeps,
   actor: Actor,
   site: string,
@@ -69,12 +111,7 @@ export async function submitJobs(
   let walltime = request.walltime;
   if (input.walltime !== undefined) {
     if (walltime !== null) throw invalid("walltime", "given both in `resources` and as a field");
-    if (typeof input.walltime === "number") {
-      if (!Number.isInteger(input.walltime) || input.walltime <= 0) {
-        throw new GridqError("GRIDQ_INVALID_WALLTIME", "walltime: a number must be whole seconds above 0");
-      }
-      walltime = input.walltime;
-    } else walltime = parseWalltime(input.walltime);
+    walltime = walltimeField(input.walltime);
   }
   const queueName = input.queue ?? "default";
   const queues = deps.config.queues;
@@ -100,10 +137,12 @@ export async function submitJobs(
   }
   const count = arraySize ?? 1;
   const grantedWalltime = walltime ?? deps.config.jobs.defaultWalltime;
-  if (queue.maxWalltime > 0 && grantedWalltime > queue.maxWalltime) {
+  const maxWalltime = maxWalltimeOf(queue);
+  if (grantedWalltime > maxWalltime) {
     throw new GridqError(
       "GRIDQ_INVALID_WALLTIME",
-      `walltime ${grantedWalltime} s is over the ${queue.maxWalltime} s allowed in queue '${queue.name}'`,
+      `walltime: ${grantedWalltime} s is over the ${maxWalltime} s allowed in queue '${queue.name}' (${formatWalltime(maxWalltime)})`,
+      { field: "walltime", limit: maxWalltime },
     );
   }
   if (queue.maxJobsPerUser > 0) {

@@ -38,6 +38,23 @@ export interface JobPrediction {
   reason: string | null;
 }
 
+/** When a server last heard from a node's agent (any message). */
+export interface NodeHeard {
+  node: string;
+  site: string;
+  /** The server that heard it (`host/pid`). */
+  server: string;
+  at: number;
+}
+
+/** A server holds a node's agent connection (since when). */
+export interface AgentConnection {
+  node: string;
+  site: string;
+  server: string;
+  since: number;
+}
+
 export interface StoreCapabilities {
   /** Several server processes may share this store (PostgreSQL), or one only (SQLite file). */
   multiProcess: boolean;
@@ -87,6 +104,35 @@ export interface Store {
   updateUser(name: string, patch: UserPatch): Promise<boolean>;
   /** Delete a user's row (their jobs stay); false when there was none. */
   deleteUser(name: string): Promise<boolean>;
+
+  /**
+   * Jobs that ended (terminated or error) at or after `since`, having started: what fair-share
+   * usage is rebuilt from after a restart. Oldest end first, at most `limit`.
+   */
+  listJobsEndedSince(since: number, limit: number): Promise<JobRecord[]>;
+
+  /** Record that servers heard from nodes; a row keeps the latest time per (node, server). */
+  recordHeard(items: NodeHeard[]): Promise<void>;
+  /** Every server's last word from the site's nodes. */
+  listHeard(site: string): Promise<NodeHeard[]>;
+
+  /** A server took a node's agent connection: it replaces any earlier holder (newest wins). */
+  connectAgent(c: AgentConnection): Promise<void>;
+  /** The connection closed: removed only if `server` still holds it. */
+  disconnectAgent(node: string, server: string): Promise<void>;
+  listAgentConnections(site: string): Promise<AgentConnection[]>;
+
+  /**
+   * Take or renew the lease on leading a site until `until`: granted when nobody holds it, when
+   * the holder's lease ended before `now`, or when `server` holds it already. True: `server` leads.
+   */
+  claimLeadership(site: string, server: string, until: number, now: number): Promise<boolean>;
+  /** Give a site's lease up (a server stopping): another server may take it at once. */
+  releaseLeadership(site: string, server: string): Promise<void>;
+
+  /** A node's current agent credential: only its SHA-256 (hex) is kept. Replaces any previous one. */
+  setNodeCredential(site: string, node: string, digest: string, at: number): Promise<void>;
+  getNodeCredential(site: string, node: string): Promise<string | undefined>;
 
   /** A small key-value area for server-wide facts (first-start marker, schema version). */
   getMeta(key: string): Promise<string | undefined>;

@@ -4,9 +4,11 @@ import { type Insertable, type Kysely, sql, type Transaction } from "kysely";
 import type { JobEventRecord, JobRecord, NewJob, UserPatch, UserRecord } from "../domain/job.ts";
 import type { JobState } from "../domain/job-state.ts";
 import type {
+  AgentConnection,
   JobFilter,
   JobPrediction,
   JobUpdate,
+  NodeHeard,
   Store,
   StoreCapabilities,
   WaitingBrief,
@@ -335,6 +337,114 @@ export abstract class KyselyStore implements Store {
       .where("name", "=", name)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
+  }
+
+  async listJobsEndedSince(since: number, limit: number): Promise<JobRecord[]> {
+    const rows = await this.db
+      .selectFrom("jobs")
+      .selectAll()
+      .where("state", "in", ["terminated", "error"])
+      .where("stopped_at", ">=", since)
+      .where("started_at", "is not", null)
+      .orderBy("stopped_at")
+      .limit(limit)
+      .execute();
+    return rows.map(jobFromRow);
+  }
+
+  async recordHeard(items: NodeHeard[]): Promise<void> {
+    if (items.length === 0) return;
+    const values = items.map((h) => ({ node: h.node, server: h.server, site: h.site, heard_at: h.at }));
+    await this.db
+      .insertInto("node_heard")
+      .values(values)
+      .onConflict((oc) =>
+        oc.columns(["node", "server"]).doUpdateSet((eb) => ({
+          site: eb.ref("excluded.site"),
+          // A late write of an older time never moves a node back in time.
+          heard_at: sql<number>`CASE WHEN excluded.heard_at > node_heard.heard_at THEN excluded.heard_at ELSE node_heard.heard_at END`,
+        })),
+      )
+      .execute();
+  }
+
+  async listHeard(site: string): Promise<NodeHeard[]> {
+    const rows = await this.db
+      .selectFrom("node_heard")
+      .selectAll()
+      .where("site", "=", site)
+      .orderBy("node")
+      .orderBy("server")
+      .execute();
+    return rows.map((r) => ({ node: r.node, site: r.site, server: r.server, at: Number(r.heard_at) }));
+  }
+
+  async connectAgent(c: AgentConnection): Promise<void> {
+    await this.db
+      .insertInto("agent_connections")
+      .values(c)
+      .onConflict((oc) => oc.column("node").doUpdateSet({ site: c.site, server: c.server, since: c.since }))
+      .execute();
+  }
+
+  async disconnectAgent(node: string, server: string): Promise<void> {
+    await this.db
+      .deleteFrom("agent_connections")
+      .where("node", "=", node)
+      .where("server", "=", server)
+      .execute();
+  }
+
+  async listAgentConnections(site: string): Promise<AgentConnection[]> {
+    const rows = await this.db
+      .selectFrom("agent_connections")
+      .selectAll()
+      .where("site", "=", site)
+      .orderBy("node")
+      .execute();
+    return rows.map((r) => ({ node: r.node, site: r.site, server: r.server, since: Number(r.since) }));
+  }
+
+  async claimLeadership(site: string, server: string, until: number, now: number): Promise<boolean> {
+    // One statement decides: insert, or take over only an expired lease (or renew one's own).
+    await this.db
+      .insertInto("site_leaders")
+      .values({ site, server, until })
+      .onConflict((oc) =>
+        oc
+          .column("site")
+          .doUpdateSet({ server, until })
+          .where((eb) => eb.or([eb("site_leaders.until", "<", now), eb("site_leaders.server", "=", server)])),
+      )
+      .execute();
+    const row = await this.db
+      .selectFrom("site_leaders")
+      .select(["server", "until"])
+      .where("site", "=", site)
+      .executeTakeFirst();
+    return row?.server === server && Number(row.until) === until;
+  }
+
+  async releaseLeadership(site: string, server: string): Promise<void> {
+    await this.db.deleteFrom("site_leaders").where("site", "=", site).where("server", "=", server).execute();
+  }
+
+  async setNodeCredential(site: string, node: string, digest: string, at: number): Promise<void> {
+    await this.db
+      .insertInto("node_credentials")
+      .values({ site, node, digest, issued_at: at })
+      .onConflict((oc) => oc.columns(["site", "node"]).doUpdateSet({ digest, issued_at: at }))
+      .execute();
+  }
+
+  async getNodeCredential(site: string, node: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom("node_credentials")
+      .select("digest")
+      .where("site", "=", site)
+      .where("node", "=", node)
+      .executeTakeFirst();
+    return row?.digest;
   }
 
   async updateUser(name: string, patch: UserPatch): Promise<boolean> {

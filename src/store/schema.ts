@@ -59,11 +59,42 @@ export interface MetaTable {
   value: string;
 }
 
+export interface NodeHeardTable {
+  node: string;
+  server: string;
+  site: string;
+  heard_at: number;
+}
+
+export interface NodeCredentialsTable {
+  site: string;
+  node: string;
+  digest: string;
+  issued_at: number;
+}
+
+export interface AgentConnectionsTable {
+  node: string;
+  site: string;
+  server: string;
+  since: number;
+}
+
+export interface SiteLeadersTable {
+  site: string;
+  server: string;
+  until: number;
+}
+
 export interface Database {
   jobs: JobsTable;
   job_events: JobEventsTable;
   users: UsersTable;
   meta: MetaTable;
+  node_heard: NodeHeardTable;
+  node_credentials: NodeCredentialsTable;
+  site_leaders: SiteLeadersTable;
+  agent_connections: AgentConnectionsTable;
 }
 
 export function jobFromRow(r: Selectable<JobsTable>): JobRecord {

@@ -138,7 +138,7 @@ test("errors name the problem and its 1-based position", () => {
   failsAt("status== & user==bob", 10, /expected a value/);
   failsAt('user=="bob', 7, /unterminated/);
   failsAt("idint<abc", 7, /needs a number/);
-  failsAt('host~"("', 6, /invalid regular expression/);
+  failsAt('host~"("', 7, /invalid regular expression/);
   failsAt("user==bob $x", 11, /unexpected '\$'/);
   failsAt("user==bob & nosuch==1", 13, /unknown field 'nosuch'/, "GRIDQ_UNKNOWN_FIELD");
   failsAt(`host~${"a".repeat(300)}`, 6, /longer than/);

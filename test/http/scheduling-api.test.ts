@@ -33,7 +33,7 @@ before(async () => {
   await createUser(a.services.deps, "alice", "alice-password", "user");
   token = (await a.services.auth.issueToken({ name: "alice", admin: false })).token;
   // The embedded agent must be connected before jobs can start.
-  await eventually(async () => a.services.hub.connectedNodes("local").size > 0, 20_000, "the agent");
+  await eventually(async () => a.services.controller.reachable("local").size > 0, 20_000, "the agent");
 });
 after(() => a.close());
 

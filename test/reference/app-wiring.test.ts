@@ -10,10 +10,9 @@ import { resolveConfig } from "../../src/config/config.ts";
 import { createLocalReference } from "../../src/reference/local-reference.ts";
 import { ReferenceReader } from "../../src/reference/reference-reader.ts";
 import { buildApp } from "../../src/server/build-app.ts";
-import { AgentHub } from "../../src/services/agent-hub.ts";
 import { Authenticator, createUser } from "../../src/services/auth.ts";
 import { type ServiceDeps, systemClock } from "../../src/services/context.ts";
-import { Scheduler } from "../../src/services/schedule-jobs.ts";
+import { createControlPlane } from "../../src/services/control-plane.ts";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 
 const root = mkdtempSync(join(tmpdir(), "gridq-refapp-"));
@@ -34,10 +33,9 @@ async function app(publicReads: boolean): Promise<FastifyInstance> {
   };
   const auth = new Authenticator(deps, new Uint8Array(32).fill(7));
   if (!(await store.getUser("alice"))) await createUser(deps, "alice", "correct-horse-battery", "user");
-  const scheduler = new Scheduler(deps);
-  const hub = new AgentHub(deps, scheduler);
+  const { hub, inbox, controller } = createControlPlane(deps);
   const a = await buildApp({
-    services: { deps, auth, hub, scheduler },
+    services: { deps, auth, hub, port: hub, inbox, controller },
     logger: false,
     version: "test",
     reference: { reference: reader, publicReads },

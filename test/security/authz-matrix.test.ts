@@ -31,6 +31,8 @@ interface Rule {
   job?: JobKind;
   /** Values for the route's parameters other than :site, :id, :node, :cluster. */
   params?: Record<string, string>;
+  /** The route's :name is a user made afresh for each attempt (by the admin, through the API). */
+  victim?: true;
   query?: string;
   body?: (p: Principal) => object;
   /** What success is (default: any status under 400). */
@@ -72,6 +74,10 @@ const RULES: Record<string, Rule> = {
     body: () => ({ name: `new${++newUsers}`, password: "a-long-new-password" }),
   },
   "GET {mount}/users": { who: "admin" },
+  // Another user's account: admins only (revoking one's own tokens is tested in auth-users).
+  "DELETE {mount}/users/:name": { who: "admin", victim: true },
+  "PATCH {mount}/users/:name": { who: "admin", victim: true, body: () => ({ disabled: true }) },
+  "POST {mount}/users/:name/revoke-tokens": { who: "admin", victim: true },
   "POST {mount}/sites/:site/jobs": { who: "user", body: () => ({ command: "true", hold: true }) },
   "GET {mount}/sites/:site/jobs": { who: "user" },
   "GET {mount}/sites/:site/jobs/:id": { who: "user", job: "finished" },
@@ -214,6 +220,18 @@ async function jobFor(kind: JobKind): Promise<number> {
   return id;
 }
 
+/** A user made by the admin through the API, whose account a user-admin route then acts on. */
+async function newVictim(): Promise<string> {
+  const name = `victim${++newUsers}`;
+  const r = await call("admin", {
+    method: "POST",
+    url: "/3.0/users",
+    payload: { name, password: "a-long-new-password" },
+  });
+  assert.equal(r.statusCode, 201, r.body);
+  return name;
+}
+
 /** A concrete request for a route: parameters filled, A's job in the state the rule needs. */
 async function requestFor(
   route: string,
@@ -222,12 +240,14 @@ async function requestFor(
 ): Promise<{ o: InjectOptions; job?: number }> {
   const [method, path] = route.split(" ") as [InjectOptions["method"], string];
   const job = rule.job ? await jobFor(rule.job) : undefined;
+  const victim = rule.victim ? await newVictim() : undefined;
   const node = a.node!;
   const values: Record<string, string> = {
     site: node.site,
     node: node.uid,
     cluster: node.cluster,
     ...(job !== undefined ? { id: String(job) } : {}),
+    ...(victim !== undefined ? { name: victim } : {}),
     ...rule.params,
   };
   const url = path.replace(/:(\w+)|\*/g, (m, name: string | undefined) => {

@@ -12,9 +12,8 @@ import type { NodeInfo } from "../../src/domain/node.ts";
 import type { AgentToServer, ServerToAgent } from "../../src/protocol/agent-messages.ts";
 import { createChannelPair } from "../../src/protocol/in-process-channel.ts";
 import { staticNodeDirectory } from "../../src/server/local-node.ts";
-import { AgentHub } from "../../src/services/agent-hub.ts";
 import { type ServiceDeps, systemClock } from "../../src/services/context.ts";
-import { Scheduler } from "../../src/services/schedule-jobs.ts";
+import { type ControlPlane, createControlPlane } from "../../src/services/control-plane.ts";
 import { submitJobs } from "../../src/services/submit-job.ts";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import { eventually, tempDir } from "../helpers/gridq-process.ts";
@@ -38,8 +37,7 @@ const NODES = [node("a1", "alpha", 4), node("a2", "alpha", 4), node("b1", "beta"
 
 let store: SqliteStore;
 let deps: ServiceDeps;
-let scheduler: Scheduler;
-let hub: AgentHub;
+let plane: ControlPlane;
 let work: string;
 const agents: Agent[] = [];
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
@@ -52,11 +50,10 @@ before(async () => {
   await store.migrate();
   const config = resolveConfig({ env: {}, overrides: { home, "jobs.killGrace": 1 } });
   deps = { store, clock: systemClock, config, nodes: staticNodeDirectory(NODES), log: silent };
-  scheduler = new Scheduler(deps);
-  hub = new AgentHub(deps, scheduler);
+  plane = createControlPlane(deps);
   for (const n of NODES) {
     const [server, agentSide] = createChannelPair<AgentToServer, ServerToAgent>();
-    hub.attach("s", server, { node: n.uid });
+    plane.hub.attach("s", server, { node: n.uid });
     const agent = new Agent({
       node: n.uid,
       stateDir: tempDir(),
@@ -69,7 +66,7 @@ before(async () => {
     agents.push(agent);
     void agent.connect(agentSide);
   }
-  await eventually(async () => hub.connectedNodes("s").size === 3, 10_000, "three agents");
+  await eventually(async () => plane.controller.reachable("s").size === 3, 10_000, "three agents");
 });
 
 after(async () => {
@@ -77,19 +74,14 @@ after(async () => {
     await store.listJobs({ states: ["waiting", "launching", "running"], offset: 0, limit: 1000 })
   ).items)
     for (const a of agents) if (j.leaseId) a.runner.kill(j.leaseId);
-  scheduler.close();
-  hub.close();
-  await scheduler.idle();
-  await hub.settled();
+  plane.controller.close();
+  await plane.controller.idle();
   for (const a of agents) a.stop();
   await store.close();
 });
 
-const submit = async (input: Parameters<typeof submitJobs>[3]): Promise<JobRecord[]> => {
-  const jobs = await submitJobs(deps, alice, "s", { directory: work, ...input });
-  for (const j of jobs) scheduler.submitted(j);
-  return jobs;
-};
+const submit = (input: Parameters<typeof submitJobs>[4]): Promise<JobRecord[]> =>
+  submitJobs(deps, plane.inbox, alice, "s", { directory: work, ...input });
 const get = async (id: number) => (await store.getJob(id))!;
 const until = (id: number, states: string[], ms = 15_000) =>
   eventually(
@@ -100,6 +92,15 @@ const until = (id: number, states: string[], ms = 15_000) =>
     ms,
     `job ${id} in ${states.join("/")}`,
   );
+
+test("which server holds each agent's connection is a row in the store", async () => {
+  const rows = await store.listAgentConnections("s");
+  assert.deepEqual(
+    rows.map((r) => r.node),
+    ["a1", "a2", "b1"],
+  );
+  assert.equal(new Set(rows.map((r) => r.server)).size, 1);
+});
 
 test("nodes=2 takes two whole nodes; the head runs the command; the node file lists each node once per core", async () => {
   const [j] = await submit({ command: 'cat "$GRIDQ_NODEFILE"', resources: "{cluster='alpha'}/nodes=2" });

@@ -5,6 +5,7 @@ import { test } from "node:test";
 import type { JobRecord, NewJob, UserRecord } from "../../src/domain/job.ts";
 import type { JobFilter, JobUpdate, Store } from "../../src/store/contract.ts";
 import { SchemaTooNewError } from "../../src/store/migrate-schema.ts";
+import { controlPlaneCases } from "./control-plane-conformance.ts";
 
 /** What an engine's harness gives each test: a fresh, migrated database of its own. */
 export interface OpenedStore {
@@ -135,6 +136,8 @@ export function runStoreConformance(name: string, open: () => Promise<OpenedStor
       }
     });
   };
+
+  controlPlaneCases(it, newJob);
 
   it("insertJob returns the full record with increasing ids; getJob reads it back", async (s) => {
     const a = newJob({

@@ -36,7 +36,18 @@ test("defaults, with the data folder from GRIDQ_HOME", () => {
   const h = home();
   assert.deepEqual(resolveWith(h), {
     home: h,
-    server: { host: "127.0.0.1", port: 8080, bodyLimit: 1048576, maxUrlLength: 8192, logLevel: "info" },
+    server: {
+      host: "127.0.0.1",
+      port: 8080,
+      bodyLimit: 1048576,
+      maxUrlLength: 8192,
+      logLevel: "info",
+      keepAliveTimeout: 72,
+      headersTimeout: 20,
+      requestTimeout: 120,
+      maxConnections: 2048,
+      maxConnectionsPerClient: 256,
+    },
     site: { name: "local", cluster: "local", cores: 0, nodes: [] },
     agents: {
       heartbeatInterval: 5,
@@ -265,6 +276,9 @@ test("site.nodes declares agents' nodes; agents' timeouts must grow from heartbe
   bad("site:\n  nodes: [{name: n1, cores: 1}, {name: n1, cores: 2}]\n", /listed twice/);
   bad("agents: {heartbeatInterval: 5, suspectAfter: 5}\n", /suspectAfter must be longer/);
   bad("agents: {suspectAfter: 20, deadAfter: 10}\n", /deadAfter must be longer/);
+  bad("server: {headersTimeout: 30, requestTimeout: 10}\n", /headersTimeout must not be longer/);
+  bad("server: {maxConnectionsPerClient: 0}\n", /server.maxConnectionsPerClient/);
+  bad("server: {keepAliveTimeout: -1}\n", /server.keepAliveTimeout/);
 });
 
 test("queues: built-in ones overridable field by field, new ones added, bad ones refused by key", () => {
@@ -275,11 +289,11 @@ test("queues: built-in ones overridable field by field, new ones added, bad ones
   assert.deepEqual(
     c.queues.map((q) => [q.name, q.priority, q.maxWalltime]),
     [
-      ["admin", 10, 0],
-      ["production", 5, 0],
+      ["admin", 10, 365 * 86400],
+      ["production", 5, 365 * 86400],
       ["default", 2, 7200],
-      ["besteffort", 0, 0],
-      ["long", 1, 0],
+      ["besteffort", 0, 365 * 86400],
+      ["long", 1, 365 * 86400],
     ],
   );
   const bad = (overrides: Record<string, unknown>, re: RegExp) =>
@@ -288,6 +302,7 @@ test("queues: built-in ones overridable field by field, new ones added, bad ones
       (e: unknown) => e instanceof ConfigError && re.test(e.message),
     );
   bad({ "queues.default.maxWalltime": -1 }, /queues\.default\.maxWalltime: expected a whole number/);
+  bad({ "queues.default.maxWalltime": 1e18 }, /queues\.default\.maxWalltime: expected a whole number up to/);
   bad({ "queues.default.colour": 1 }, /queues\.default\.colour: unknown setting/);
   bad({ "queues.default.besteffort": "yes" }, /queues\.default\.besteffort: expected true or false/);
   bad({ "queues.default": null }, /'default' queue cannot be removed/);

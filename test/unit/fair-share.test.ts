@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { priorityOrder } from "../../src/domain/planner.ts";
 import type { WaitingJob } from "../../src/domain/planner-types.ts";
 import { parseResourceRequest } from "../../src/domain/resource-request.ts";
-import { UsageTracker } from "../../src/services/fair-share.ts";
+import { UsageTracker } from "../../src/services/controller/fair-share.ts";
 
 const T = 1_800_000_000;
 
@@ -26,6 +26,24 @@ test("usage: ended jobs decay by half-life, running jobs count what they used so
   assert.deepEqual(u.fairShare(running, T), { weight: 86400, usage: { alice: 14400, bob: 100 } });
   assert.deepEqual(u.fairShare([], T + 3600)?.usage, { alice: 7200 });
   assert.equal(new UsageTracker(0, 3600).fairShare(running, T), undefined);
+});
+
+test("restore: jobs that ended before a restart count as decayed since their end, as if never forgotten", () => {
+  const job = {
+    user: "alice",
+    startedAt: T - 7200,
+    stoppedAt: T - 3600,
+    assignedNodes: [{ node: "n", cores: 2 }],
+  };
+  // The tracker that saw it end, and one rebuilt from the store an hour later: the same usage.
+  const seen = new UsageTracker(86400, 3600);
+  seen.ended(job, T - 3600);
+  const rebuilt = new UsageTracker(86400, 3600);
+  rebuilt.restore([job, { ...job, user: "bob", startedAt: null }], T);
+  assert.deepEqual(rebuilt.fairShare([], T)?.usage, { alice: 3600 });
+  assert.deepEqual(seen.fairShare([], T)?.usage, rebuilt.fairShare([], T)?.usage);
+  assert.equal(rebuilt.memory, 36000);
+  assert.equal(new UsageTracker(0, 3600).memory, 0);
 });
 
 test("the heaviest recent user's older job ranks after a lighter user's newer one", () => {

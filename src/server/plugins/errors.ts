@@ -1,6 +1,9 @@
-// The one place that turns errors into HTTP: GridqError codes, Fastify's own errors, 404s.
+// The one place that turns errors into HTTP: GridqError codes, Fastify's own errors, 404s, and
+// what Node's HTTP parser refuses before Fastify sees a request.
 // 5xx bodies never carry internals; the log gets them with the request id.
 
+import { randomUUID } from "node:crypto";
+import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { ERRORS, type ErrorCode, GridqError, isGridqError } from "../../domain/errors.ts";
@@ -72,5 +75,55 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
     sendError(req, reply, new GridqError("GRIDQ_NOT_FOUND", `Cannot find resource ${req.url.split("?")[0]}`)),
   );
 });
+
+/** An HTTP/1.1 answer written on a raw socket: the documented body `{code, message, status, request_id}`. */
+export function rawAnswer(code: ErrorCode, message: string): string {
+  const { status } = ERRORS[code];
+  const body = JSON.stringify({ code, message, status, request_id: randomUUID() });
+  const reason = STATUS_TEXT[status] ?? "Error";
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: "Bad Request",
+  408: "Request Timeout",
+  414: "URI Too Long",
+  431: "Request Header Fields Too Large",
+  503: "Service Unavailable",
+};
+
+/**
+ * Fastify's `clientErrorHandler`: what Node's parser refuses before any route (a malformed
+ * request, headers over the parser's limit, a request line over the URL limit, a timeout), answered
+ * with gridq's error body and the connection closed.
+ */
+export function clientErrorHandler(maxUrlLength: number, maxHeaderSize: number) {
+  return (error: Error, socket: Duplex) => {
+    const err = error as NodeJS.ErrnoException & { rawPacket?: unknown; reason?: string };
+    if (err.code === "ECONNRESET" || socket.destroyed) return;
+    let answer: string;
+    if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+      answer = rawAnswer("GRIDQ_REQUEST_TIMEOUT", "the request did not arrive in time");
+    } else if (err.code === "HPE_HEADER_OVERFLOW") {
+      // The request line alone over the URL limit is a 414; otherwise the headers are too large.
+      const raw = Buffer.isBuffer(err.rawPacket)
+        ? err.rawPacket.subarray(0, maxUrlLength + 64).toString("latin1")
+        : "";
+      const lineEnd = raw.indexOf("\r\n");
+      answer =
+        /^[A-Z]+ /.test(raw) && (lineEnd < 0 || lineEnd > maxUrlLength)
+          ? rawAnswer("GRIDQ_URI_TOO_LONG", `the URL is over the ${maxUrlLength}-byte limit`)
+          : rawAnswer("GRIDQ_HEADERS_TOO_LARGE", `the request's headers are over ${maxHeaderSize} bytes`);
+    } else {
+      const why = err.reason ?? err.code ?? "malformed";
+      answer = rawAnswer("GRIDQ_BAD_REQUEST", `malformed HTTP request: ${why}`);
+    }
+    if (socket.writable) socket.write(answer);
+    socket.destroy();
+  };
+}
 
 export { ERRORS };

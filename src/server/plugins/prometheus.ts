@@ -4,7 +4,7 @@
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { JOB_STATES } from "../../domain/job-state.ts";
-import { NODE_STATES } from "../../services/node-liveness.ts";
+import { NODE_STATES } from "../../services/controller/node-liveness.ts";
 import type { AppServices } from "../app-services.ts";
 
 /** Latency buckets in seconds (upper bounds). */
@@ -57,16 +57,17 @@ export const prometheusPlugin = fp(async (app: FastifyInstance, opts: { services
       `gridq_submissions_total ${submissions}`,
       "# HELP gridq_scheduling_passes_total Scheduling passes run.",
       "# TYPE gridq_scheduling_passes_total counter",
-      `gridq_scheduling_passes_total ${services.scheduler.passes}`,
+      `gridq_scheduling_passes_total ${services.controller.passes}`,
       "# HELP gridq_scheduling_pass_seconds_total Time spent in scheduling passes.",
       "# TYPE gridq_scheduling_pass_seconds_total counter",
-      `gridq_scheduling_pass_seconds_total ${services.scheduler.passSeconds}`,
+      `gridq_scheduling_pass_seconds_total ${services.controller.passSeconds}`,
       "# HELP gridq_nodes Nodes by liveness of their agents.",
       "# TYPE gridq_nodes gauge",
     );
     const byState = new Map<string, number>(NODE_STATES.map((s) => [s, 0]));
     for (const site of services.deps.nodes.sites()) {
-      for (const n of services.hub.nodeStatus(site)) byState.set(n.state, (byState.get(n.state) ?? 0) + 1);
+      for (const n of services.controller.nodeStatus(site))
+        byState.set(n.state, (byState.get(n.state) ?? 0) + 1);
     }
     for (const [state, n] of byState) out.push(`gridq_nodes{state="${state}"} ${n}`);
     out.push(

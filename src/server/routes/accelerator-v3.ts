@@ -163,8 +163,9 @@ export function submissionOf(raw: unknown): SubmitJobInput {
   const project = str(body, "project");
   if (project !== undefined) input.project = project;
   if (body.autokill !== undefined) {
-    if (typeof body.autokill !== "number" && typeof body.autokill !== "string")
-      throw bad("autokill", "must be seconds");
+    const k = body.autokill;
+    if ((typeof k !== "number" && typeof k !== "string") || (typeof k === "number" && !(k > 0)))
+      throw bad("autokill", "must be seconds above 0");
     input.walltime = /^\d+$/.test(String(body.autokill)) ? Number(body.autokill) : String(body.autokill);
   }
   return input;
@@ -293,8 +294,7 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
     },
     async (req, reply) => {
       const site = queueSite(deps);
-      const job = await submitJob(deps, actorOf(req), site, submissionOf(req.body));
-      services.scheduler.submitted(job);
+      const job = await submitJob(deps, services.inbox, actorOf(req), site, submissionOf(req.body));
       return sendEnvelope(reply, queryOf(req).format, submittedEnvelope(job), 201);
     },
   );
@@ -303,10 +303,11 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
   app.put("/jobs/:id", { schema: doc("Stop a job (owner or admin)") }, async (req, reply) => {
     const b = req.body as Record<string, unknown> | undefined;
     const action = b && typeof b === "object" ? (b.action ?? "stop") : "stop";
-    if (action !== "stop") throw bad("action", `'${String(action)}' is not supported (stop)`);
+    if (typeof action !== "string") throw bad("action", "must be a string (stop)");
+    if (action !== "stop") throw bad("action", `'${action.slice(0, 64)}' is not supported (stop)`);
     const actor = actorOf(req);
     const { id, site } = await siteOfJob(deps, (req.params as { id: string }).id);
-    const job = await cancelJob(deps, services.hub, actor, site, id);
+    const job = await cancelJob(deps, services.inbox, actor, site, id);
     return sendEnvelope(
       reply,
       queryOf(req).format,

@@ -47,7 +47,7 @@ export async function agentRoutes(app: FastifyInstance, opts: { services: AppSer
     },
     async (req) => {
       checkSite(deps, req.params.site);
-      const items = services.hub.nodeStatus(req.params.site).map((n) => ({
+      const items = services.controller.nodeStatus(req.params.site).map((n) => ({
         node: n.node,
         state: n.state,
         connected: n.connected,

@@ -56,7 +56,7 @@ export async function jobExecRoutes(app: FastifyInstance, opts: { services: AppS
           `node ${node} is not a node of job ${job.id} (${job.assignedNodes.map((a) => a.node).join(", ")})`,
         );
       }
-      const events = services.hub.execOnNode(node, {
+      const events = services.port.exec(node, {
         jobId: job.id,
         user: job.user,
         command,

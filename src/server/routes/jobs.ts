@@ -5,6 +5,7 @@ import { GridqError } from "../../domain/errors.ts";
 import {
   jobCollectionSchema,
   listJobsQuery,
+  MAX_SAFE_ID,
   siteJobParams,
   submitJobBody,
 } from "../../protocol/job-schemas.ts";
@@ -50,10 +51,8 @@ export async function jobRoutes(app: FastifyInstance, opts: { services: AppServi
     async (req, reply) => {
       const site = req.params.site;
       checkSite(deps, site);
-      const [job, ...rest] = await submitJobs(deps, actorOf(req), site, req.body ?? {});
+      const [job] = await submitJobs(deps, services.inbox, actorOf(req), site, req.body ?? {});
       if (!job) throw new Error("no job submitted");
-      services.scheduler.submitted(job);
-      for (const j of rest) services.scheduler.submitted(j);
       const events = (await jobEvents(deps, [job.id])).get(job.id) ?? [];
       return reply
         .code(201)
@@ -123,9 +122,7 @@ export async function jobRoutes(app: FastifyInstance, opts: { services: AppServi
     },
     async (req, reply) => {
       const { site, id } = req.params;
-      const job = await cancelJob(deps, services.hub, actorOf(req), site, id);
-      // A waiting job gone may let others start earlier; predictions change anyway.
-      services.scheduler.poke(site);
+      const job = await cancelJob(deps, services.inbox, actorOf(req), site, id);
       return reply
         .code(202)
         .header("Location", absoluteUrl(req, `${mount}/sites/${site}/jobs/${id}`))
@@ -151,19 +148,13 @@ export async function jobRoutes(app: FastifyInstance, opts: { services: AppServi
       async (req, reply) => {
         const { site, id } = req.params;
         checkSite(deps, site);
-        const job = await holdOrResumeJob(deps, actorOf(req), site, id, action);
-        services.scheduler.poke(site);
+        const job = await holdOrResumeJob(deps, services.inbox, actorOf(req), site, id, action);
         const events = (await jobEvents(deps, [job.id])).get(job.id) ?? [];
         return reply.type(jsonType(req, ITEM_TYPE)).send(jobView(mount, job, events));
       },
     );
   }
 
-  const walltimeSources = {
-    grantable: (site: string, id: number, s: number) => services.scheduler.grantable(site, id, s),
-    setWalltime: (job: Parameters<typeof services.hub.setWalltime>[0]) => services.hub.setWalltime(job),
-    poke: (site: string) => services.scheduler.poke(site),
-  };
   app.get<{ Params: Params }>(
     "/sites/:site/jobs/:id/walltime",
     {
@@ -176,7 +167,7 @@ export async function jobRoutes(app: FastifyInstance, opts: { services: AppServi
     async (req, reply) => {
       const job = await getJob(deps, req.params.site, req.params.id);
       const running = job.state === "launching" || job.state === "running";
-      const possible = running ? await services.scheduler.grantable(job.site, job.id, 365 * 86400) : null;
+      const possible = running ? await services.controller.grantable(job.site, job.id, 365 * 86400) : null;
       return reply.type(jsonType(req, ITEM_TYPE)).send({
         uid: job.id,
         walltime: job.walltime,
@@ -207,7 +198,15 @@ export async function jobRoutes(app: FastifyInstance, opts: { services: AppServi
     },
     async (req, reply) => {
       const { site, id } = req.params;
-      const r = await changeWalltime(deps, walltimeSources, actorOf(req), site, id, req.body?.walltime);
+      const r = await changeWalltime(
+        deps,
+        services.controller,
+        services.inbox,
+        actorOf(req),
+        site,
+        id,
+        req.body?.walltime,
+      );
       return reply
         .code(202)
         .header("Location", absoluteUrl(req, `${mount}/sites/${site}/jobs/${id}/walltime`))
@@ -240,7 +239,7 @@ export async function jobRoutes(app: FastifyInstance, opts: { services: AppServi
           additionalProperties: false,
           properties: {
             stream: { type: "string", enum: ["stdout", "stderr"], default: "stdout" },
-            offset: { type: "integer", minimum: 0, default: 0 },
+            offset: { type: "integer", minimum: 0, maximum: MAX_SAFE_ID, default: 0 },
             follow: { type: "boolean", default: false },
           },
         },
@@ -259,7 +258,7 @@ export async function jobRoutes(app: FastifyInstance, opts: { services: AppServi
       // Output stays on the node: it is read there by the job's head-node agent.
       const body =
         started && node
-          ? await services.hub.readOnNode(node, {
+          ? await services.port.readOutput(node, {
               path,
               offset: req.query.offset ?? 0,
               follow: Boolean(req.query.follow) && (job.state === "running" || job.state === "launching"),

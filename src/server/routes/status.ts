@@ -39,8 +39,8 @@ export async function statusRoutes(app: FastifyInstance, opts: { services: AppSe
   const { services, mount } = opts;
   const { deps } = services;
   const sources = {
-    liveness: (site: string) => services.hub.nodeStatus(site),
-    plannedNodes: (site: string) => services.scheduler.plannedNodes(site),
+    liveness: (site: string) => services.controller.nodeStatus(site),
+    plannedNodes: (site: string) => services.controller.plannedNodes(site),
   };
 
   type Req = FastifyRequest<{ Params: { site: string; cluster?: string }; Querystring: StatusQuery }>;

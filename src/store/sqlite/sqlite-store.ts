@@ -40,6 +40,26 @@ const MIGRATIONS: string[][] = [
     `ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0`,
     `ALTER TABLE users ADD COLUMN tokens_not_before REAL`,
   ],
+  // 5: control-plane state any server can read: when each server last heard from each node,
+  // which server holds each node's agent connection, nodes' agent credentials (moved out of
+  // `meta`, keys 'node-credential:SITE:NODE'), each site's leader lease, and the ended jobs
+  // that fair-share usage is rebuilt from, by end time.
+  [
+    `CREATE TABLE node_heard (node TEXT NOT NULL, server TEXT NOT NULL, site TEXT NOT NULL,
+       heard_at REAL NOT NULL, PRIMARY KEY (node, server))`,
+    `CREATE INDEX node_heard_site ON node_heard (site)`,
+    `CREATE TABLE node_credentials (site TEXT NOT NULL, node TEXT NOT NULL, digest TEXT NOT NULL,
+       issued_at REAL NOT NULL, PRIMARY KEY (site, node))`,
+    `INSERT INTO node_credentials (site, node, digest, issued_at)
+       SELECT substr(key, 17, instr(substr(key, 17), ':') - 1),
+              substr(key, 17 + instr(substr(key, 17), ':')), value, 0
+       FROM meta WHERE key LIKE 'node-credential:%' AND instr(substr(key, 17), ':') > 0`,
+    `DELETE FROM meta WHERE key LIKE 'node-credential:%'`,
+    `CREATE INDEX jobs_stopped ON jobs (stopped_at)`,
+    `CREATE TABLE site_leaders (site TEXT PRIMARY KEY, server TEXT NOT NULL, until REAL NOT NULL)`,
+    `CREATE TABLE agent_connections (node TEXT PRIMARY KEY, site TEXT NOT NULL, server TEXT NOT NULL,
+       since REAL NOT NULL)`,
+  ],
 ];
 
 /** SQLite's schema history; BEGIN IMMEDIATE takes the write lock before the version is read. */

@@ -1,7 +1,7 @@
 // What the scheduler knows of the jobs that waiting jobs depend on (`afterok:12`).
 
-import type { JobRecord } from "../domain/job.ts";
-import type { Store } from "../store/contract.ts";
+import type { JobRecord } from "../../domain/job.ts";
+import type { Store } from "../../store/contract.ts";
 
 export type DependencyState = Pick<JobRecord, "state" | "exitCode">;
 

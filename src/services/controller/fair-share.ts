@@ -1,12 +1,15 @@
 // Recent usage per user for the planner's fair-share: core-seconds, halved every `halfLife`.
 
-import type { JobRecord } from "../domain/job.ts";
-import type { FairShare, RunningJob } from "../domain/planner-types.ts";
+import type { JobRecord } from "../../domain/job.ts";
+import type { FairShare, RunningJob } from "../../domain/planner-types.ts";
 
 export class UsageTracker {
   readonly #weight: number;
   readonly #halfLife: number;
-  /** Decayed core-seconds of ended jobs, as of `#at`. Kept in memory: a restart forgets it. */
+  /**
+   * Decayed core-seconds of ended jobs, as of `#at`: a cache of the store's ended jobs, rebuilt
+   * from them after a restart (`restore`).
+   */
   readonly #ended = new Map<string, number>();
   #at = 0;
 
@@ -33,6 +36,26 @@ export class UsageTracker {
     const cores = job.assignedNodes.reduce((s, a) => s + a.cores, 0);
     const used = cores * Math.max(0, (job.stoppedAt ?? now) - job.startedAt);
     this.#ended.set(job.user, (this.#ended.get(job.user) ?? 0) + used);
+  }
+
+  /** Jobs that ended before this tracker existed: each counts as decayed since its end. */
+  restore(
+    jobs: readonly Pick<JobRecord, "user" | "startedAt" | "stoppedAt" | "assignedNodes">[],
+    now: number,
+  ): void {
+    if (this.#weight <= 0) return;
+    for (const job of jobs) {
+      if (job.startedAt === null || job.stoppedAt === null) continue;
+      const before = this.#ended.get(job.user) ?? 0;
+      this.ended(job, now);
+      const used = (this.#ended.get(job.user) ?? 0) - before;
+      this.#ended.set(job.user, before + used * 0.5 ** (Math.max(0, now - job.stoppedAt) / this.#halfLife));
+    }
+  }
+
+  /** How far back ended jobs still count (below 1/1024 of their usage: forgotten). */
+  get memory(): number {
+    return this.#weight > 0 ? 10 * this.#halfLife : 0;
   }
 
   /** The planner's fair-share input: ended jobs' decayed usage plus running jobs' so far. */

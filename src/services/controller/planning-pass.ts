@@ -1,47 +1,47 @@
-// Use case: the scheduling pass. Event-driven: every submission or finished run pokes it, and
-// pokes arriving while a pass runs coalesce into one more pass. Each pass runs the planner over
-// every active job of the site; a submission between passes may start at once (`submitted`).
+// The controller's planning: passes and the fast paths. Event-driven: every submission or
+// finished run pokes a pass, and pokes arriving while a pass runs coalesce into one more pass.
+// Each pass runs the planner over every active job of the site and writes predictions; between
+// passes a submission, or cores freed by an ended job, may start jobs at once from the last plan.
 
 import { randomUUID } from "node:crypto";
-import type { JobRecord } from "../domain/job.ts";
-import { eventName, transition } from "../domain/job-state.ts";
-import { type PlanSession, planSession } from "../domain/planner.ts";
-import type {
-  JobStart,
-  NodeCores,
-  Plan,
-  PlanInput,
-  RunningJob,
-  WaitingJob,
-} from "../domain/planner-types.ts";
-import type { ResourceRequest } from "../domain/resource-request.ts";
-import { walltimeGrant } from "../domain/walltime-grant.ts";
-import type { JobPrediction, JobUpdate } from "../store/contract.ts";
-import type { ServiceDeps } from "./context.ts";
+import type { JobRecord } from "../../domain/job.ts";
+import { eventName, transition } from "../../domain/job-state.ts";
+import { type PlanSession, planSession } from "../../domain/planner.ts";
+import type { JobStart, NodeCores, Plan, PlanInput } from "../../domain/planner-types.ts";
+import type { ResourceRequest } from "../../domain/resource-request.ts";
+import { walltimeGrant } from "../../domain/walltime-grant.ts";
+import type { JobUpdate } from "../../store/contract.ts";
+import type { ServiceDeps } from "../context.ts";
+import { plannedRequest, queuesOf, runningJob, waitingJob } from "../plan-input.ts";
+import { type AgentPort, headLease } from "./agent-port.ts";
 import { DependencyStates } from "./dependency-states.ts";
-import { UsageTracker } from "./fair-share.ts";
-import { plannedRequest, queuesOf, runningJob, waitingJob } from "./plan-input.ts";
-import { dependencyStatus } from "./submit-extras.ts";
+import type { Leadership } from "./leadership.ts";
+import { passJobs } from "./pass-input.ts";
+import { PredictionWriter } from "./prediction-writer.ts";
+import { StoredUsage } from "./stored-usage.ts";
 import { WaitingView } from "./waiting-view.ts";
+import { WakeTimers } from "./wake-timers.ts";
 
-/** What the scheduler needs from the agent side. */
-export interface Dispatcher {
-  connectedNodes(site: string): ReadonlySet<string>;
-  dispatch(job: JobRecord): void;
-  kill(job: JobRecord, reason: string): void;
+/** What planning is given: the port to start and preempt through, and which nodes can take work. */
+export interface PlanningWiring {
+  port: AgentPort;
+  leadership: Leadership;
+  /** Nodes of a site that can take work now: connected, and not silent. */
+  reachable(site: string): ReadonlySet<string>;
 }
 
-export class Scheduler {
+export class PlanningPass {
   readonly #deps: ServiceDeps;
-  #dispatcher: Dispatcher | null = null;
+  readonly #port: AgentPort;
+  readonly #leadership: Leadership;
+  readonly #reachable: (site: string) => ReadonlySet<string>;
   readonly #dirty = new Set<string>();
   #loop: Promise<void> | null = null;
   /** Parsed requests by job id: a waiting job is parsed once, not once per pass. */
   readonly #requests = new Map<number, ResourceRequest>();
   /** The last pass's plan per site, for the submission fast path. */
   readonly #sessions = new Map<string, PlanSession>();
-  /** Predictions last written, by job id (`scheduledAt|reason`): only changes are written. */
-  readonly #written = new Map<number, string>();
+  readonly #predictions: PredictionWriter;
   /** Fast-path starts not yet recorded: a pass waits for them before reading the store. */
   readonly #inflight = new Set<Promise<void>>();
   #passing = false;
@@ -53,9 +53,9 @@ export class Scheduler {
   readonly #inputs = new Map<string, PlanInput>();
   #closed = false;
   /** Per site, a pass due when the next reservation starts. */
-  readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  readonly #wake: WakeTimers;
   readonly #dependencies: DependencyStates;
-  readonly #usage: UsageTracker;
+  readonly #usage: StoredUsage;
   readonly #view: WaitingView;
   /** performance.now() at the end of the last pass, and how long it took (ms). */
   #lastPassEnd = 0;
@@ -64,20 +64,21 @@ export class Scheduler {
   /** Seconds spent in scheduling passes, in total (for the server's Prometheus metrics). */
   passSeconds = 0;
 
-  constructor(deps: ServiceDeps) {
+  constructor(deps: ServiceDeps, wiring: PlanningWiring) {
     this.#deps = deps;
+    this.#port = wiring.port;
+    this.#leadership = wiring.leadership;
+    this.#reachable = wiring.reachable;
     this.#dependencies = new DependencyStates(deps.store);
     this.#view = new WaitingView(deps.store);
-    const { fairShareWeight, fairShareHalfLife } = deps.config.scheduler;
-    this.#usage = new UsageTracker(fairShareWeight, fairShareHalfLife);
+    this.#predictions = new PredictionWriter(deps.store);
+    this.#wake = new WakeTimers(deps.clock, (site) => this.poke(site, { now: true }));
+    this.#usage = new StoredUsage(deps);
   }
 
-  setDispatcher(d: Dispatcher): void {
-    this.#dispatcher = d;
-  }
-
-  /** Ask for a pass over a site soon; cheap and safe to call often. */
+  /** Ask for a pass over a site soon; cheap and safe to call often. Only a site's leader plans. */
   poke(site: string, o: { now?: boolean } = {}): void {
+    if (this.#closed || !this.#leadership.leads(site)) return;
     this.#dirty.add(site);
     if (!this.#loop) {
       // Submissions wait one turn of the event loop so that a burst shares one pass; a caller
@@ -103,11 +104,10 @@ export class Scheduler {
   submitted(job: JobRecord): void {
     this.#view.add(job);
     const session = this.#sessions.get(job.site);
-    const d = this.#dispatcher;
     // Dependencies need the states of other jobs: a pass decides. A start made while a pass
     // plans is remembered: the pass drops its own starts on the same nodes (see #pass).
     const simple = job.dependencies.length === 0;
-    if (job.state !== "waiting" || !simple || !session || !d) {
+    if (job.state !== "waiting" || !simple || !session || !this.#leadership.leads(job.site)) {
       if (job.state === "waiting") this.poke(job.site);
       return;
     }
@@ -117,7 +117,7 @@ export class Scheduler {
     } catch {
       start = null;
     }
-    const connected = d.connectedNodes(job.site);
+    const connected = this.#reachable(job.site);
     if (!start?.nodes.every((n) => connected.has(n.uid))) {
       this.poke(job.site);
       return;
@@ -129,22 +129,6 @@ export class Scheduler {
     });
     this.#inflight.add(p);
     void p.finally(() => this.#inflight.delete(p));
-  }
-
-  #wakeAt(site: string, at: number): void {
-    const old = this.#timers.get(site);
-    if (old && old.at === at) return;
-    if (old) clearTimeout(old.timer);
-    this.#timers.delete(site);
-    if (!Number.isFinite(at) || this.#closed) return;
-    // The clock is in seconds: wake just after the second starts so the pass sees `now >= at`.
-    const ms = Math.min(2 ** 31 - 1, Math.max(0, (at - this.#deps.clock.now()) * 1000 + 5));
-    const timer = setTimeout(() => {
-      this.#timers.delete(site);
-      this.poke(site, { now: true });
-    }, ms);
-    timer.unref();
-    this.#timers.set(site, { at, timer });
   }
 
   /**
@@ -197,7 +181,7 @@ export class Scheduler {
   ended(job: JobRecord): void {
     const session = this.#sessions.get(job.site);
     session?.release(job.id);
-    this.#usage.ended(job, this.#deps.clock.now());
+    this.#usage.ended(job);
     if (session) this.#startFreed(job.site, session);
   }
 
@@ -208,9 +192,8 @@ export class Scheduler {
    * core freed by a finished job would idle until the next spaced pass.
    */
   #startFreed(site: string, session: PlanSession): void {
-    const d = this.#dispatcher;
-    if (!d) return;
-    const connected = d.connectedNodes(site);
+    if (!this.#leadership.leads(site)) return;
+    const connected = this.#reachable(site);
     const queues = queuesOf(this.#deps.config.queues);
     const startedByPlan = new Set(session.plan.starts.map((s) => s.id));
     const jobs: JobRecord[] = [];
@@ -255,8 +238,7 @@ export class Scheduler {
   /** No more timed passes (shutdown). */
   close(): void {
     this.#closed = true;
-    for (const t of this.#timers.values()) clearTimeout(t.timer);
-    this.#timers.clear();
+    this.#wake.close();
   }
 
   /** Resolves once no pass is pending (for shutdown and tests). */
@@ -296,57 +278,41 @@ export class Scheduler {
   }
 
   async pass(site: string): Promise<void> {
-    const d = this.#dispatcher;
-    if (!d) return;
+    if (!this.#leadership.leads(site)) return;
     this.#passing = true;
     try {
       // A fast-path start being written must be in the store before the pass reads it.
       while (this.#inflight.size > 0) await Promise.all(this.#inflight);
       this.#fastDuringPass = [];
-      await this.#pass(site, d);
+      await this.#pass(site);
     } finally {
       this.#passing = false;
       this.#fastDuringPass = [];
     }
   }
 
-  async #pass(site: string, d: Dispatcher): Promise<void> {
+  async #pass(site: string): Promise<void> {
     this.passes++;
     const { store, clock } = this.#deps;
-    const connected = d.connectedNodes(site);
+    const connected = this.#reachable(site);
     const nodes = this.#deps.nodes.nodes(site).filter((n) => connected.has(n.uid));
     const holding = await store.listJobsInStates(site, ["launching", "running"], Number.MAX_SAFE_INTEGER);
     const jobs = [...holding, ...(await this.#view.list(site))];
     const now = Math.floor(clock.now());
-    const running: RunningJob[] = [];
-    const waiting: WaitingJob[] = [];
     const byId = new Map<number, JobRecord>(jobs.map((j) => [j.id, j]));
     const queues = queuesOf(this.#deps.config.queues);
-    const lookup = await this.#dependencies.lookup(jobs, byId);
-    const failed: JobUpdate[] = [];
-    for (const j of jobs) {
-      if (j.state === "launching" || j.state === "running") {
-        running.push(runningJob(j, now, queues));
-        continue;
-      }
-      const met = j.dependencies.length === 0 ? true : dependencyStatus(j.dependencies, lookup);
-      if (typeof met === "string") {
-        const t = transition(j, { type: "dependency-failed", at: clock.now(), reason: met });
-        failed.push({
-          id: j.id,
-          expect: { state: j.state },
-          patch: t.patch,
-          event: { at: clock.now(), type: eventName("dependency-failed"), description: t.description },
-        });
-        continue;
-      }
-      waiting.push({ ...waitingJob(j, this.#request(j), queues), dependenciesMet: met });
-    }
+    const { running, waiting, failed } = passJobs(jobs, {
+      now,
+      at: clock.now(),
+      queues,
+      dependency: await this.#dependencies.lookup(jobs, byId),
+      request: (j) => this.#request(j),
+    });
     // Forget cached requests of jobs no longer waiting.
     if (this.#requests.size > waiting.length * 2 + 1000) {
       for (const id of this.#requests.keys()) if (!byId.has(id)) this.#requests.delete(id);
     }
-    const fairShare = this.#usage.fairShare(running, now);
+    const fairShare = await this.#usage.fairShare(running, now);
     const input: PlanInput = { now, nodes, running, waiting, ...(fairShare ? { fairShare } : {}) };
     const session = planSession(input);
     this.#inputs.set(site, input);
@@ -373,28 +339,13 @@ export class Scheduler {
     const toStart = plan.starts.map((s) => byId.get(s.id)).filter((j) => j !== undefined);
     await this.#startJobs(toStart, plan.starts, site, [...updates, ...failed], preempted);
 
-    const predictions: JobPrediction[] = [];
-    const started = new Set(plan.starts.map((s) => s.id));
-    for (const jp of plan.jobs) {
-      if (started.has(jp.id)) {
-        this.#written.delete(jp.id);
-        continue;
-      }
-      const key = `${jp.scheduledAt}|${jp.reason}`;
-      if (this.#written.get(jp.id) === key) continue;
-      this.#written.set(jp.id, key);
-      predictions.push({ id: jp.id, scheduledAt: jp.scheduledAt, reason: jp.reason });
-    }
-    if (this.#written.size > waiting.length * 2 + 1000) {
-      for (const id of this.#written.keys()) if (!byId.has(id)) this.#written.delete(id);
-    }
-    await store.setPredictions(predictions);
+    await this.#predictions.write(plan, byId, waiting.length);
     // A reservation starts at its time, not at the next periodic pass: wake up then.
     let next = Number.POSITIVE_INFINITY;
     for (const jp of plan.jobs)
       if (jp.reason === "reservation" && jp.scheduledAt !== null && jp.scheduledAt > now)
         next = Math.min(next, jp.scheduledAt);
-    this.#wakeAt(site, next);
+    this.#wake.at(site, next);
   }
 
   /** Move jobs to `launching` on their planned nodes (with `before` in the same transaction). */
@@ -405,8 +356,6 @@ export class Scheduler {
     before: JobUpdate[] = [],
     preempted: JobRecord[] = [],
   ): Promise<void> {
-    const d = this.#dispatcher;
-    if (!d) return;
     const nodesOf = new Map(starts.map((s) => [s.id, s.nodes]));
     const at = this.#deps.clock.now();
     const updates = [...before];
@@ -428,7 +377,8 @@ export class Scheduler {
     results.forEach((job, i) => {
       if (i < before.length) {
         const victim = preempted[i];
-        if (job && victim) d.kill({ ...victim, leaseId: job.leaseId }, job.message ?? "preempted");
+        const lease = job && victim ? headLease({ ...victim, leaseId: job.leaseId }) : null;
+        if (lease) this.#port.kill(lease, job?.message ?? "preempted");
         return;
       }
       if (!job) {
@@ -438,8 +388,8 @@ export class Scheduler {
         return;
       }
       this.#requests.delete(job.id);
-      this.#written.delete(job.id);
-      d.dispatch(job);
+      this.#predictions.forget(job.id);
+      this.#port.run(job);
     });
   }
 

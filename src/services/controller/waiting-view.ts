@@ -1,8 +1,8 @@
 // The scheduler's in-memory view of a site's waiting jobs, fed by the store (its source of truth):
 // each pass reads only ids, states and walltimes, and whole records only for jobs it has not seen.
 
-import type { JobRecord } from "../domain/job.ts";
-import type { Store } from "../store/contract.ts";
+import type { JobRecord } from "../../domain/job.ts";
+import type { Store } from "../../store/contract.ts";
 
 export class WaitingView {
   readonly #store: Store;
