@@ -2,8 +2,8 @@
 // server), one remote agent connected to each. Submissions through either run on either agent;
 // cancel, hold and walltime through the server that does not hold a job's agent reach it; after
 // `kill -9` of the leader the other leads within the lease, running jobs keep running and report,
-// and no job runs twice (each appends its id to a file). The database comes from
-// GRIDQ_TEST_PG_URL; without it the file skips, saying why.
+// and no job runs twice (each appends its id to a file). A fresh database on the server of
+// GRIDQ_TEST_PG_URL (`npm test` starts one); without it the file skips, saying why.
 
 import assert from "node:assert/strict";
 import { chmodSync, existsSync, readFileSync } from "node:fs";
@@ -12,6 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { GridqClient } from "../../src/sdk/client.ts";
 import { type AgentProcess, nodeTokenFile, startAgent } from "../helpers/agent-process.ts";
 import { eventually, freePort, type GridqServer, startGridq, tempDir } from "../helpers/gridq-process.ts";
+import { createDatabase } from "../helpers/postgres-server.ts";
 
 const PG_URL = process.env.GRIDQ_TEST_PG_URL;
 const SKIP = PG_URL ? false : "GRIDQ_TEST_PG_URL is not set: two servers need a shared PostgreSQL database";
@@ -34,6 +35,8 @@ describe("two servers, one database", { skip: SKIP }, () => {
   let a: GridqServer;
   let b: GridqServer;
   let portA: number;
+  let db: { url: string; drop(): Promise<void> };
+  let env: NodeJS.ProcessEnv;
   const agents = new Map<string, AgentProcess>();
   let work: string;
   let ran: string;
@@ -63,7 +66,8 @@ describe("two servers, one database", { skip: SKIP }, () => {
     chmodSync(work, 0o777);
     ran = join(work, "ran");
     // One data folder (its config, keys and the admin's credentials), one database, two servers.
-    const env = { GRIDQ_DB_URL: PG_URL! };
+    db = await createDatabase(PG_URL!);
+    env = { GRIDQ_DB_URL: db.url };
     portA = await freePort();
     a = await startGridq({ config: CONFIG, home, env, port: portA });
     // A leads: it started first and claimed the site at its first tick.
@@ -84,6 +88,7 @@ describe("two servers, one database", { skip: SKIP }, () => {
     for (const ag of agents.values()) await ag.stop();
     await a?.stop();
     await b?.stop();
+    await db?.drop();
   });
 
   test("submissions through either server run on both agents, each once", async () => {
@@ -142,7 +147,7 @@ describe("two servers, one database", { skip: SKIP }, () => {
     const later = [];
     for (let i = 0; i < 4; i++) later.push((await client(b).submitJob("local", job("true"))).uid);
     // A comes back on its port (as a supervisor would restart it): n1's agent reconnects there.
-    a = await startGridq({ home, env: { GRIDQ_DB_URL: PG_URL! }, port: portA });
+    a = await startGridq({ home, env, port: portA });
     const done = await Promise.all([...running, ...later].map((id) => client(b).waitJob("local", id)));
     for (const j of done) assert.equal(j.state, "terminated", `${j.uid}: ${j.message ?? ""}`);
     const firstLater = Math.min(

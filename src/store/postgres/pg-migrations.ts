@@ -62,6 +62,14 @@ const STEPS: string[][] = [
     `CREATE TABLE agent_connections (node TEXT COLLATE "C" PRIMARY KEY, site TEXT COLLATE "C" NOT NULL,
        server TEXT NOT NULL, since DOUBLE PRECISION NOT NULL)`,
   ],
+  // 6: messages for agents held by another server than the one that decided them (the same
+  // statements as SQLite's step 6).
+  [
+    `CREATE TABLE IF NOT EXISTS agent_messages (id TEXT PRIMARY KEY, seq BIGINT NOT NULL, node TEXT NOT NULL,
+       site TEXT NOT NULL, kind TEXT NOT NULL, job_id BIGINT NOT NULL, lease_id TEXT, reason TEXT,
+       created_at DOUBLE PRECISION NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS agent_messages_node ON agent_messages (node)`,
+  ],
 ];
 
 export const PG_SCHEMA: SchemaHistory = {
