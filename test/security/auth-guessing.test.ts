@@ -125,7 +125,9 @@ test("a flood of wrong passwords does not stall another user's requests", async 
     );
     alone.push(Date.now() - t0);
   }
-  const bound = Math.max(2000, 4 * Math.max(...alone));
+  // Before the fix bob got no answer within 30 s; answered within seconds now, even when the
+  // suite loads the 2 cores (a bound, not a timing: the figures are printed below).
+  const bound = Math.max(10_000, 8 * Math.max(...alone));
   const agent = new Agent({ keepAlive: true, localAddress: "127.0.0.3", maxSockets: 48 });
   const counts = new Map<number, number>();
   let flooding = true;
