@@ -62,6 +62,18 @@ export function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/**
+ * Signal the process group a job's leader made, unless the leader's pid now names another
+ * process (reused: its group, if any, is someone else's, and a root agent must not kill it).
+ * A group whose leader is gone keeps its id while members remain (Linux gives no new process
+ * an id still used by a group), so signalling it still reaches only the job's processes.
+ */
+export function killJobGroup(s: Pick<StartedRecord, "pid" | "procStart">, signal: NodeJS.Signals): void {
+  const start = procStartOf(s.pid);
+  if (start !== null && s.procStart !== null && start !== s.procStart) return;
+  killGroup(s.pid, signal);
+}
+
 /** Is this pid still the process we started (not gone, not reused)? */
 export function alive(s: StartedRecord): boolean {
   try {

@@ -8,7 +8,7 @@ import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { constants as osc } from "node:os";
 import type { JobReport, KnownLease, Lease } from "../protocol/agent-messages.ts";
 import { prepareUserFolder } from "./job-folder.ts";
-import { alive, hideFromRoot, killGroup, signalName, WRAPPER } from "./job-process.ts";
+import { alive, hideFromRoot, killJobGroup, signalName, WRAPPER } from "./job-process.ts";
 import { findUnrecordedStarts, LEASE_MARKER } from "./job-recovery.ts";
 import { isSafeLeaseId, JobStateDir, procStartOf, type StartedRecord } from "./job-state-dir.ts";
 import type { UnixAccount } from "./unix-account.ts";
@@ -43,6 +43,8 @@ export interface RunnerOptions {
 interface Running {
   lease: Lease;
   pid: number | null;
+  /** The pid's start time when it was the job's (procStartOf): tells a reused pid apart. */
+  procStart: string | null;
   /** Set when this agent process spawned the job (it then gets the exit event). */
   child: ChildProcess | null;
   walltimeTimer: NodeJS.Timeout | null;
@@ -99,6 +101,7 @@ export class JobRunner {
   /** Follow a process this agent did not spawn: walltime, and its end by polling. */
   #adopt(r: Running, started: StartedRecord): void {
     r.pid = started.pid;
+    r.procStart = started.procStart;
     // Said again: the previous agent may have died before its `started` reached the server (a
     // job left `launching`); a repeated one is a stale report the server ignores.
     this.#o.report({
@@ -165,6 +168,7 @@ export class JobRunner {
     const r: Running = {
       lease,
       pid: null,
+      procStart: null,
       child: null,
       walltimeTimer: null,
       startedAt: null,
@@ -245,6 +249,7 @@ export class JobRunner {
       r.pid = child.pid;
       o.afterSpawn?.();
       const started = { pid: child.pid, procStart: procStartOf(child.pid), at: now() };
+      r.procStart = started.procStart;
       // Recorded before anything else can happen to the job: from here a restarted agent adopts
       // it. A failed write does not fail a job that runs: it is followed from memory, and a
       // restarted agent would find it by its GRIDQ_LEASE_ID.
@@ -312,7 +317,7 @@ export class JobRunner {
   /** The job's process is gone: build its result from the wrapper's status or the wait status. */
   #exited(r: Running, code: number | null, signal: NodeJS.Signals | null, adopted: boolean): void {
     // Whatever the leader left behind in its group goes with it, as OAR and Slurm do.
-    if (r.pid !== null) killGroup(r.pid, "SIGKILL");
+    if (r.pid !== null) killJobGroup({ pid: r.pid, procStart: r.procStart }, "SIGKILL");
     rmSync(this.#nodefile(r.lease), { force: true });
     const why = this.#disk.readFailure(r.lease.leaseId);
     if (why) {
@@ -383,10 +388,11 @@ export class JobRunner {
   #terminate(r: Running): void {
     const pid = r.pid;
     if (pid === null || r.killTimer || r.result) return;
-    killGroup(pid, "SIGTERM");
+    const job = { pid, procStart: r.procStart };
+    killJobGroup(job, "SIGTERM");
     r.killTimer = setTimeout(() => {
       r.sentKill = true;
-      killGroup(pid, "SIGKILL");
+      killJobGroup(job, "SIGKILL");
     }, this.#o.killGrace * 1000);
   }
 
