@@ -2,9 +2,10 @@
 // connection and, with `follow`, keeps sending what is appended until the job has ended.
 
 import { constants as fsc, type Stats } from "node:fs";
-import { open, readlink, stat } from "node:fs/promises";
+import { open, readlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { AgentToServer, ServerToAgent } from "../protocol/agent-messages.ts";
+import { uncrossedFolder } from "./job-folder.ts";
 import type { UnixAccount } from "./unix-account.ts";
 
 type Read = Extract<ServerToAgent, { type: "read" }>;
@@ -125,20 +126,5 @@ async function reachable(fd: number, account: UnixAccount): Promise<boolean> {
     return false;
   }
   if (!real.startsWith("/")) return false;
-  for (let dir = dirname(real); ; dir = dirname(dir)) {
-    let st: Awaited<ReturnType<typeof stat>>;
-    try {
-      st = await stat(dir);
-    } catch {
-      return false; // deleted, or " (deleted)" appended: not reachable by a path
-    }
-    const bit =
-      st.uid === account.uid
-        ? 0o100
-        : st.gid === account.gid || account.groups.includes(st.gid)
-          ? 0o010
-          : 0o001;
-    if ((st.mode & bit) === 0) return false;
-    if (dir === "/") return true;
-  }
+  return uncrossedFolder(dirname(real), account) === null;
 }

@@ -10,6 +10,7 @@ import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import type { EmbeddedAgentOptions } from "../agent/embedded-main.ts";
 import { accountFor } from "../agent/job-account.ts";
+import { jobsFolderUnreachable } from "../agent/job-folder.ts";
 import { defaultRunDir, removeRunDirIfEmpty } from "../agent/run-dir.ts";
 import type { GridqConfig } from "../config/config.ts";
 import type { NodeInfo } from "../domain/node.ts";
@@ -90,6 +91,10 @@ export async function assemble(
     level: opts.logger === false ? "silent" : config.server.logLevel,
     redact: ["req.headers.authorization", "*.password", "*.token", "*.access_token"],
   });
+  // A root server runs jobs as their users' accounts: a jobs folder under a folder they cannot
+  // cross (the default data folder in /root, 0700) fails every job that names no directory.
+  const unreachable = process.getuid?.() === 0 ? jobsFolderUnreachable(config.jobs.defaultDirectory) : null;
+  if (unreachable) log.warn(unreachable);
   const store = new SqliteStore(config.db.path);
   await store.migrate();
 
