@@ -60,28 +60,6 @@ export function isSafeLeaseId(id: string): boolean {
   return LEASE_ID.test(id);
 }
 
-/** A pid's state letter from /proc (`Z`: a zombie, gone but not reaped), or null. */
-export function procStateOf(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** Read a pid's start time from /proc (Linux), or null where /proc is not available. */
-export function procStartOf(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name (field 2) may hold spaces and parentheses: split after its last ')'.
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return rest[19] ?? null; // field 22 overall
-  } catch {
-    return null;
-  }
-}
-
 const LEASE_FILES = ["lease.json", "started.json", "result.json"];
 /** Status folders of earlier versions (status/<lease>/status, owned by the job's account). */
 const LEGACY_STATUS_FILES = ["status", "status.why"];

@@ -12,6 +12,7 @@ import type { EmbeddedAgentOptions } from "../agent/embedded-main.ts";
 import { accountFor } from "../agent/job-account.ts";
 import { jobsFolderUnreachable } from "../agent/job-folder.ts";
 import { defaultRunDir, removeRunDirIfEmpty } from "../agent/run-dir.ts";
+import { jobBaseEnv } from "../agent/spawn-as-account.ts";
 import type { GridqConfig } from "../config/config.ts";
 import type { NodeInfo } from "../domain/node.ts";
 import type { AgentToServer, ServerToAgent } from "../protocol/agent-messages.ts";
@@ -242,7 +243,7 @@ function startEmbeddedAgent(
     },
     localRootUser,
     umask: config.jobs.umask,
-    baseEnv: jobBaseEnv(),
+    baseEnv: jobBaseEnv(process.env),
   } satisfies EmbeddedAgentOptions);
   let child: ChildProcess;
   let channel: ReturnType<typeof ipcChannel<AgentToServer, ServerToAgent>>;
@@ -376,12 +377,4 @@ function refreshCredentialsUrl(path: string, url: string, ca: string | undefined
 export function listensOnLoopbackOnly(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();
   return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
-}
-
-/** What a job inherits from the agent's environment: the basics, never the agent's secrets. */
-function jobBaseEnv(): Record<string, string> {
-  const keep = ["PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAME", "TMPDIR"];
-  const env: Record<string, string> = { SHELL: "/bin/sh" };
-  for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k]!;
-  return env;
 }

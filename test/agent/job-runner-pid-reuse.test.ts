@@ -7,7 +7,8 @@ import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { JobRunner, type Report } from "../../src/agent/job-runner.ts";
-import { JobStateDir, procStartOf } from "../../src/agent/job-state-dir.ts";
+import { JobStateDir } from "../../src/agent/job-state-dir.ts";
+import { procStartOf } from "../../src/agent/proc.ts";
 import type { Lease } from "../../src/protocol/agent-messages.ts";
 import { eventually, tempDir, track } from "../helpers/gridq-process.ts";
 
