@@ -3,7 +3,7 @@
 // when that byte arrives, so /bin/sh's own start-up is included (a conservative figure).
 // With `waiting` > 0, that many other jobs wait first (see fillWaiting): the event-driven start
 // must not depend on the size of the queue.
-// Usage: node bench/latency.ts [samples=200] [waiting=0]
+// Usage: node bench/latency.ts [samples=200] [waiting=0] [--db postgres]
 
 import { spawnSync } from "node:child_process";
 import { chmodSync, createReadStream, mkdtempSync, rmSync } from "node:fs";

@@ -7,6 +7,40 @@ import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 
+/**
+ * The store the benchmark's server uses: SQLite (default) or PostgreSQL, chosen with
+ * `--db postgres` anywhere on the command line (taken out of argv here, before the benchmark
+ * reads its own arguments) or GRIDQ_BENCH_DB=postgres. PostgreSQL is a server of our own
+ * (test/helpers/postgres-server.ts) with durable commits, unless GRIDQ_BENCH_PG_URL names one;
+ * GRIDQ_BENCH_PG_SETTINGS adds settings to ours (e.g. "synchronous_commit=off").
+ */
+export const benchDb: "sqlite" | "postgres" = (() => {
+  const i = process.argv.indexOf("--db");
+  const named = i >= 0 ? process.argv.splice(i, 2)[1] : process.env.GRIDQ_BENCH_DB;
+  if (named === undefined || named === "sqlite") return "sqlite";
+  if (named === "postgres") return "postgres";
+  throw new Error(`--db ${named}: expected sqlite or postgres`);
+})();
+
+/** A fresh PostgreSQL database for one benchmark server, and how to get rid of it. */
+async function benchPostgres(): Promise<{ url: string; drop(): Promise<void> }> {
+  const { createDatabase, startPostgres } = await import("../test/helpers/postgres-server.ts");
+  const given = process.env.GRIDQ_BENCH_PG_URL;
+  const settings = (process.env.GRIDQ_BENCH_PG_SETTINGS ?? "").split(/\s+/).filter(Boolean);
+  const server = given ? null : await startPostgres({ durable: true, settings });
+  const db = await createDatabase(given ?? server!.url, "gridq_bench");
+  console.error(
+    `# store: postgres, ${given ? "given server" : `own server pid ${server!.pid}, durable commits ${settings.join(" ")}`}`,
+  );
+  return {
+    url: db.url,
+    async drop() {
+      await db.drop();
+      await server?.stop();
+    },
+  };
+}
+
 export interface BenchServer {
   url: string;
   token: string;
@@ -18,8 +52,14 @@ export interface BenchServer {
 export async function startServer(config = ""): Promise<BenchServer> {
   const home = mkdtempSync(join(tmpdir(), "gridq-bench-"));
   writeFileSync(join(home, "config.yaml"), config);
+  const pg = benchDb === "postgres" ? await benchPostgres() : null;
   const proc = spawn(process.execPath, [join(ROOT, "bin/gridq.js"), "serve", "--port", "0"], {
-    env: { ...process.env, GRIDQ_HOME: home, GRIDQ_LOG_LEVEL: "warn" },
+    env: {
+      ...process.env,
+      GRIDQ_HOME: home,
+      GRIDQ_LOG_LEVEL: "warn",
+      ...(pg ? { GRIDQ_DB_URL: pg.url } : {}),
+    },
     stdio: ["ignore", "inherit", "pipe"],
   });
   const url = await new Promise<string>((res, rej) => {
@@ -41,13 +81,14 @@ export async function startServer(config = ""): Promise<BenchServer> {
     stop: async () => {
       // Jobs outlive their server by design: end the benchmark's own first (no process left).
       await stopRunningJobs(url, token, home);
-      return new Promise<void>((res) => {
+      await new Promise<void>((res) => {
         proc.once("exit", () => {
           if (!process.env.GRIDQ_KEEP_BENCH) rmSync(home, { recursive: true, force: true });
           res();
         });
         proc.kill("SIGTERM");
       });
+      await pg?.drop();
     },
   };
 }

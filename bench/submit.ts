@@ -1,9 +1,9 @@
 // bench/submit: REST submissions per second with keep-alive at 1, 8 and 32 concurrent clients.
-// Every acknowledged submission is durable (committed to SQLite's WAL) before its 201.
+// Every acknowledged submission is durable (committed to SQLite's WAL, or PostgreSQL's) before its 201.
 // Jobs are submitted on hold, so the machine measures submission, not process creation.
 // With `waiting` > 0, that many jobs wait first (see fillWaiting), each new one triggering
 // planning passes over all of them: the rate must not fall more than 20%.
-// Usage: node bench/submit.ts [seconds-per-level] [waiting=0]
+// Usage: node bench/submit.ts [seconds-per-level] [waiting=0] [--db postgres]
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,6 +1,6 @@
 // bench/throughput: submit N jobs running `true`, time until all are terminated, in jobs/s;
 // and, in the same run, a bare loop spawning `true` with the same concurrency, for the ratio.
-// Usage: node bench/throughput.ts [jobs=2000] [cores=<detected>]
+// Usage: node bench/throughput.ts [jobs=2000] [cores=<detected>] [--db postgres]
 
 import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync } from "node:fs";

@@ -32,6 +32,8 @@ export class Agent {
   /** `started` reports made while disconnected; final reports live in the runner until acked. */
   #backlog: Report[] = [];
   #heartbeat: NodeJS.Timeout | null = null;
+  /** Seconds between heartbeats, as the last server that welcomed this agent asked (null: none yet). */
+  heartbeatInterval: number | null = null;
   #sampling: NodeJS.Timeout | null = null;
   readonly #sampler: NodeSampler;
   readonly #outputs: OutputSender;
@@ -67,6 +69,7 @@ export class Agent {
           // disk at start): sending one twice is harmless, the server acks stale reports too.
           for (const m of this.runner.unacknowledged()) channel.send(m);
           this.#startHeartbeat(channel, msg.heartbeat);
+          this.heartbeatInterval = msg.heartbeat;
           this.#startSampling(channel, msg.metrics);
           return;
         }

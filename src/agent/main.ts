@@ -90,7 +90,12 @@ export async function runRemoteAgent(o: RemoteAgentOptions, signal: AbortSignal)
           { once: true },
         );
       });
-      delay = Math.min(delay * 2, BACKOFF_MAX_MS);
+      // A server that asked for a heartbeat every few seconds declares a silent node suspected,
+      // then dead, on that scale (agents.suspectAfter, deadAfter): an agent away from it retries
+      // at least every six heartbeats, so a restarted server hears from it in time.
+      const beat = agent.heartbeatInterval;
+      const most = beat ? Math.min(BACKOFF_MAX_MS, Math.max(1000, beat * 6000)) : BACKOFF_MAX_MS;
+      delay = Math.min(delay * 2, most);
     }
   } finally {
     agent.stop();

@@ -68,7 +68,12 @@ export interface GridqConfig {
   reference: { path: string | null; prefix: string; branch: string | null; publicReads: boolean };
   /** The embedded agent: the reference node it serves (default: this host's short name). */
   agent: { node: string | null };
-  db: { engine: "sqlite"; path: string };
+  /**
+   * The store: the SQLite file `path` (the embedded default, one server), or the PostgreSQL
+   * database at `url` (several servers may share it), whose pool holds at most `poolSize`
+   * connections per server.
+   */
+  db: { engine: "sqlite" | "postgres"; path: string; url: string | null; poolSize: number };
   auth: {
     /** Seconds a bearer token lives. */
     tokenTtl: number;
@@ -133,6 +138,7 @@ export const ENV_NAMES = {
   "server.port": "GRIDQ_PORT",
   "server.logLevel": "GRIDQ_LOG_LEVEL",
   "db.path": "GRIDQ_DB",
+  "db.url": "GRIDQ_DB_URL",
   "reference.path": "GRIDQ_REFERENCE",
   "auth.tokenTtl": "GRIDQ_TOKEN_TTL",
   "jobs.allowRoot": "GRIDQ_ALLOW_ROOT_JOBS",
@@ -249,7 +255,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
     },
     reference: { path: "", prefix: "data/grid5000", branch: "", publicReads: true },
     agent: { node: "" },
-    db: { engine: "sqlite", path: join(home, "gridq.db") },
+    db: { engine: "", path: join(home, "gridq.db"), url: "", poolSize: 10 },
     auth: {
       tokenTtl: 4 * 3600,
       maxTokenTtl: 30 * 86400,
@@ -299,8 +305,6 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
 
   const g = (p: string): unknown =>
     p.split(".").reduce<unknown>((o, k) => (o as Plain | undefined)?.[k], raw);
-  const engine = str("db.engine", g("db.engine"));
-  if (engine !== "sqlite") throw new ConfigError(`config db.engine: '${engine}' is not supported (sqlite)`);
   const config: GridqConfig = {
     home,
     server: {
@@ -325,7 +329,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       publicReads: bool("reference.publicReads", g("reference.publicReads")),
     },
     agent: { node: optStr("agent.node", g("agent.node")) },
-    db: { engine, path: resolve(home, str("db.path", g("db.path"))) },
+    db: dbSettings(home, g),
     auth: {
       tokenTtl: num("auth.tokenTtl", g("auth.tokenTtl"), 1, 365 * 86400),
       maxTokenTtl: num("auth.maxTokenTtl", g("auth.maxTokenTtl"), 1, 365 * 86400),
@@ -379,6 +383,32 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
     tls: tlsSettings(home, g),
   };
   return deepFreeze(config);
+}
+
+function dbSettings(home: string, g: (p: string) => unknown): GridqConfig["db"] {
+  const url = optStr("db.url", g("db.url"));
+  if (url !== null && !/^postgres(ql)?:\/\/./.test(url)) {
+    // Never echo the value: it may hold a password.
+    throw new ConfigError("config db.url: expected a postgres:// or postgresql:// URL");
+  }
+  // The URL chooses the engine; `db.engine`, when given, must agree with it.
+  const engine = url ? "postgres" : "sqlite";
+  const named = optStr("db.engine", g("db.engine"));
+  if (named !== null && named !== engine) {
+    throw new ConfigError(
+      named === "postgres"
+        ? "config db.engine: 'postgres' needs db.url (or GRIDQ_DB_URL), e.g. postgres://user:password@host/gridq"
+        : named === "sqlite"
+          ? "config db.engine: 'sqlite' contradicts db.url, which selects PostgreSQL"
+          : `config db.engine: '${named}' is not supported (sqlite, postgres)`,
+    );
+  }
+  return {
+    engine,
+    path: resolve(home, str("db.path", g("db.path"))),
+    url,
+    poolSize: num("db.poolSize", g("db.poolSize"), 1, 1000, true),
+  };
 }
 
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;

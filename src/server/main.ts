@@ -25,7 +25,8 @@ import { Authenticator, createUser, generatePassword } from "../services/auth.ts
 import { type ServiceDeps, systemClock } from "../services/context.ts";
 import { createControlPlane } from "../services/control-plane.ts";
 import type { FactSink } from "../services/controller/facts.ts";
-import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { lockForOneServer } from "../store/one-server-lock.ts";
+import { openStore } from "../store/open-store.ts";
 import type { AppServices } from "./app-services.ts";
 import { buildApp } from "./build-app.ts";
 import { declaredNode, localNodeName, staticNodeDirectory } from "./local-node.ts";
@@ -96,8 +97,21 @@ export async function assemble(
   // cross (the default data folder in /root, 0700) fails every job that names no directory.
   const unreachable = process.getuid?.() === 0 ? jobsFolderUnreachable(config.jobs.defaultDirectory) : null;
   if (unreachable) log.warn(unreachable);
-  const store = new SqliteStore(config.db.path);
-  await store.migrate();
+  const store = openStore(config.db, {
+    onError: (e) => log.warn({ err: e }, "a database connection failed"),
+  });
+  // A store that only one server may use (SQLite) is locked until close: a second server on it
+  // would plan the same nodes from its own memory. Several servers may share PostgreSQL.
+  let lock: { release(): void } | null = null;
+  try {
+    if (!store.capabilities.multiProcess)
+      lock = lockForOneServer(`${config.db.path}.lock`, `the database ${config.db.path}`);
+    await store.migrate();
+  } catch (e) {
+    lock?.release();
+    await store.close();
+    throw e;
+  }
 
   // The platform description: the scheduler's nodes and the reference API both read it.
   const nodeName = config.agent.node ?? localNodeName();
@@ -207,6 +221,7 @@ export async function assemble(
       nodes.close();
       await reader.close();
       await store.close();
+      lock?.release();
     },
   };
 }

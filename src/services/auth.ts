@@ -153,6 +153,11 @@ export class Authenticator {
     const claims = await this.#tokens.verify(token);
     const user = await this.user(claims.sub);
     if (!user) throw revoked(`the token's user '${claims.sub}' does not exist`);
+    // A token older than its user was issued to an earlier user of that name (deleted, then
+    // the name created again): it is not the new user's. `iat` is to the millisecond.
+    if (claims.iat < Math.floor(user.createdAt * 1000) / 1000) {
+      throw revoked(`the token was issued to an earlier user named '${user.name}'`);
+    }
     if (user.tokensNotBefore !== null && claims.iat < user.tokensNotBefore) {
       throw revoked(`the tokens of '${user.name}' issued before ${isoOf(user.tokensNotBefore)} are revoked`);
     }

@@ -1,6 +1,6 @@
 // The store contract implemented once over Kysely; engines supply the connection and schema.
 
-import { type Kysely, sql } from "kysely";
+import { type Insertable, type Kysely, sql, type Transaction } from "kysely";
 import type { JobEventRecord, JobRecord, NewJob, UserPatch, UserRecord } from "../domain/job.ts";
 import type { JobState } from "../domain/job-state.ts";
 import type {
@@ -13,7 +13,14 @@ import type {
   StoreCapabilities,
   WaitingBrief,
 } from "./contract.ts";
-import { type Database, eventFromRow, jobFromRow, patchToColumns, userFromRow } from "./schema.ts";
+import {
+  type Database,
+  eventFromRow,
+  type JobEventsTable,
+  jobFromRow,
+  patchToColumns,
+  userFromRow,
+} from "./schema.ts";
 
 export abstract class KyselyStore implements Store {
   abstract readonly engine: string;
@@ -25,6 +32,19 @@ export abstract class KyselyStore implements Store {
   }
 
   abstract migrate(): Promise<void>;
+
+  /**
+   * Lock the given jobs' rows for the rest of `trx` and return the ids locked (with
+   * `skipLocked`, those another transaction holds are left out). The default suits an engine
+   * whose write transaction already excludes every other writer (SQLite): nothing to do.
+   */
+  protected async lockJobs(
+    _trx: Transaction<Database>,
+    ids: number[],
+    _opts: { skipLocked: boolean },
+  ): Promise<number[]> {
+    return ids;
+  }
 
   async close(): Promise<void> {
     await this.db.destroy();
@@ -164,7 +184,13 @@ export abstract class KyselyStore implements Store {
   async updateJobs(updates: JobUpdate[]): Promise<(JobRecord | null)[]> {
     if (updates.length === 0) return [];
     return this.db.transaction().execute(async (trx) => {
+      await this.lockJobs(
+        trx,
+        updates.map((u) => u.id),
+        { skipLocked: false },
+      );
       const out: (JobRecord | null)[] = [];
+      const events: Insertable<JobEventsTable>[] = [];
       for (const u of updates) {
         let q = trx
           .updateTable("jobs")
@@ -182,17 +208,17 @@ export abstract class KyselyStore implements Store {
           out.push(null);
           continue;
         }
-        await trx
-          .insertInto("job_events")
-          .values({
-            job_id: u.id,
-            created_at: u.event.at,
-            type: u.event.type,
-            description: u.event.description,
-          })
-          .execute();
+        events.push({
+          job_id: u.id,
+          created_at: u.event.at,
+          type: u.event.type,
+          description: u.event.description,
+        });
         out.push(jobFromRow(row));
       }
+      // The events in one statement at the end (in the updates' order): one round trip, not one
+      // per update.
+      if (events.length > 0) await trx.insertInto("job_events").values(events).execute();
       return out;
     });
   }
@@ -210,14 +236,33 @@ export abstract class KyselyStore implements Store {
 
   async setPredictions(items: JobPrediction[]): Promise<void> {
     if (items.length === 0) return;
+    // The last prediction of a job wins, as if written one by one.
+    const latest = [...new Map(items.map((p) => [p.id, p])).values()];
     await this.db.transaction().execute(async (trx) => {
-      for (const p of items) {
-        await trx
-          .updateTable("jobs")
-          .set({ scheduled_at: p.scheduledAt, pending_reason: p.reason })
-          .where("id", "=", p.id)
-          .where("state", "in", ["waiting", "hold"])
-          .execute();
+      for (let i = 0; i < latest.length; i += 1000) {
+        const chunk = latest.slice(i, i + 1000);
+        // A prediction is advice: a job another transaction is moving right now gets none.
+        const free = new Set(
+          await this.lockJobs(
+            trx,
+            chunk.map((p) => p.id),
+            { skipLocked: true },
+          ),
+        );
+        const rows = chunk.filter((p) => free.has(p.id));
+        if (rows.length === 0) continue;
+        // One statement per chunk, not one per job: a pass may move thousands of predictions,
+        // and over a network each statement is a round trip. Casts type the VALUES for
+        // PostgreSQL (SQLite reads them as affinities).
+        const values = sql.join(
+          rows.map(
+            (p) =>
+              sql`(CAST(${p.id} AS BIGINT), CAST(${p.scheduledAt} AS DOUBLE PRECISION), CAST(${p.reason} AS TEXT))`,
+          ),
+        );
+        await sql`WITH p (id, scheduled_at, pending_reason) AS (VALUES ${values})
+          UPDATE jobs SET scheduled_at = p.scheduled_at, pending_reason = p.pending_reason
+          FROM p WHERE jobs.id = p.id AND jobs.state IN ('waiting', 'hold')`.execute(trx);
       }
     });
   }

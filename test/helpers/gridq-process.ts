@@ -153,18 +153,7 @@ export function track(p: ChildProcess): void {
   p.once("exit", () => live.delete(p));
 }
 
-/** A free TCP port on loopback (for a server that must come back on the same address). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import("node:net");
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => res(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-}
+export { freePort } from "./free-port.ts";
 
 /** Poll until `check` returns a value, or fail after `ms`. */
 export async function eventually<T>(

@@ -7,20 +7,28 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { SignJWT } from "jose";
 import { type GridqServer, startGridq, tempDir } from "../helpers/gridq-process.ts";
+import { testDatabase } from "../helpers/test-postgres.ts";
 import { adminToken, basic, bearer, call, claimsOf, makeUsers } from "./helpers/http-client.ts";
 
 let server: GridqServer;
 let admin: string;
 let tokens: Record<string, string>;
+// On PostgreSQL: the last test starts a second server on the same store, which a SQLite
+// database refuses (one server per SQLite file).
+let db: Awaited<ReturnType<typeof testDatabase>>;
 
 before(async () => {
-  server = await startGridq();
+  db = await testDatabase();
+  server = await startGridq({ env: { GRIDQ_DB_URL: db.url } });
   admin = bearer(await adminToken(server));
   tokens = await makeUsers(server, ["alice", "bob", "carol", "dave", "erin", "frank", "judy"], {
     admin: ["judy"],
   });
 });
-after(() => server.stop());
+after(async () => {
+  await server.stop();
+  await db.drop();
+});
 
 /** A token signed with the server's own key (what a stolen or stale token looks like). */
 async function forge(claims: Record<string, unknown>, sub: string): Promise<string> {
@@ -76,6 +84,16 @@ describe("a token is only as good as its user in the store", () => {
     });
     assert.equal(submit.status, 401);
     assert.equal((await server.cli(["user", "delete", "bob"])).code, 1, "deleting twice: 404");
+    // A new user of the same name is someone else: the old tokens stay dead.
+    const again = await call(server.url, "POST", "/3.0/users", {
+      auth: admin,
+      body: { name: "bob", password: "another-bob-password" },
+    });
+    assert.equal(again.status, 201, again.text);
+    const old = await whoami(bearer(tokens.bob!));
+    assert.equal(old.status, 401, "a deleted user's token does not come back with the name");
+    assert.equal(old.body.code, "GRIDQ_TOKEN_REVOKED");
+    assert.equal((await whoami(basic("bob", "another-bob-password"))).status, 200);
   });
 
   test("a disabled user is refused (token and password) until enabled again", async () => {
@@ -184,7 +202,7 @@ test("another server sharing the store sees a deletion within auth.userCacheTtl"
   const second = await startGridq({
     home: home2,
     config: `auth:\n  userCacheTtl: 1\nsite:\n  cores: 1\n`,
-    env: { GRIDQ_DB: join(server.home, "gridq.db") },
+    env: { GRIDQ_DB_URL: db.url },
   });
   try {
     const t = bearer(tokens.judy!);

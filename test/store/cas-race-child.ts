@@ -1,9 +1,9 @@
-// Child process for the race test: tries to schedule jobs 1..N under its own lease, printing who won.
+// Child process for the race test (any engine): tries to schedule jobs 1..N under its own lease, printing who won.
 
-import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
+import { openSpec } from "./store-spec.ts";
 
-const [path, lease, count, also] = process.argv.slice(2);
-const store = new SqliteStore(path!);
+const [spec, lease, count, also] = process.argv.slice(2);
+const store = openSpec(spec!);
 await store.migrate();
 // Start together: say ready, then wait for the parent's go on stdin.
 process.stdout.write("ready\n");

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { JobRecord, NewJob, UserRecord } from "../../src/domain/job.ts";
 import type { JobFilter, JobUpdate, Store } from "../../src/store/contract.ts";
+import { SchemaTooNewError } from "../../src/store/migrate-schema.ts";
 import { controlPlaneCases } from "./control-plane-conformance.ts";
 
 /** What an engine's harness gives each test: a fresh, migrated database of its own. */
@@ -13,6 +14,33 @@ export interface OpenedStore {
   openSecond: () => Promise<Store>;
   /** Close every store opened here and remove the data (kept when the test failed). */
   cleanup: (outcome: { failed: boolean }) => Promise<void>;
+}
+
+/** A fresh database named by one string (a SQLite file or a postgres:// URL), not migrated. */
+export interface FreshDatabase {
+  spec: string;
+  /** Remove the data (kept when the test failed). */
+  cleanup(outcome: { failed: boolean }): Promise<void>;
+}
+
+/** The harness of one test: `open` stores on a fresh database, the first one migrated. */
+export async function storeOn(db: FreshDatabase, open: (spec: string) => Store): Promise<OpenedStore> {
+  const opened: Store[] = [];
+  const openOne = async (): Promise<Store> => {
+    const s = open(db.spec);
+    opened.push(s);
+    return s;
+  };
+  const store = await openOne();
+  await store.migrate();
+  return {
+    store,
+    openSecond: openOne,
+    async cleanup(outcome) {
+      for (const s of opened) await s.close();
+      await db.cleanup(outcome);
+    },
+  };
 }
 
 const T0 = 1_764_000_000.25;
@@ -508,6 +536,23 @@ export function runStoreConformance(name: string, open: () => Promise<OpenedStor
     assert.equal(await s.getMeta("test.key"), "kept");
     const k = await s.insertJob(newJob(), submit());
     assert.ok(k.id > j.id);
+  });
+
+  it("migrate refuses a database whose schema is newer than the code, and leaves it alone", async (s) => {
+    const j = await s.insertJob(newJob(), submit());
+    const known = Number(await s.getMeta("schema_version"));
+    assert.ok(known >= 3, `schema_version ${known}`);
+    await s.setMeta("schema_version", String(known + 1));
+    await assert.rejects(s.migrate(), (e: Error) => {
+      assert.ok(e instanceof SchemaTooNewError, String(e));
+      assert.match(
+        e.message,
+        new RegExp(`schema is version ${known + 1}, newer than this gridq knows \\(${known}\\)`),
+      );
+      return true;
+    });
+    assert.deepEqual(await s.getJob(j.id), j);
+    assert.equal(await s.getMeta("schema_version"), String(known + 1));
   });
 
   it("two stores on one database see each other's writes; a stale compare-and-set fails", async (s, o) => {

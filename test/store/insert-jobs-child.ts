@@ -1,10 +1,10 @@
-// Child process for the kill test: inserts jobs into a SQLite store, printing each id once acknowledged.
+// Child process for the kill test: inserts jobs into a store (any engine), printing each id once acknowledged.
 
-import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import { newJob } from "./conformance.ts";
+import { openSpec } from "./store-spec.ts";
 
-const [path, count] = process.argv.slice(2);
-const store = new SqliteStore(path!);
+const [spec, count] = process.argv.slice(2);
+const store = openSpec(spec!);
 await store.migrate();
 for (let i = 0; i < Number(count); i++) {
   const j = await store.insertJob(newJob({ name: `kill-${i}` }), {

@@ -58,7 +58,7 @@ test("defaults, with the data folder from GRIDQ_HOME", () => {
     },
     reference: { path: null, prefix: "data/grid5000", branch: null, publicReads: true },
     agent: { node: null },
-    db: { engine: "sqlite", path: join(h, "gridq.db") },
+    db: { engine: "sqlite", path: join(h, "gridq.db"), url: null, poolSize: 10 },
     auth: {
       tokenTtl: 14400,
       maxTokenTtl: 2592000,
@@ -179,6 +179,37 @@ test("bad values are refused with a ConfigError naming the key", () => {
   assertConfigError(() => resolveWith(home("server:\n  bodyLimit: 10\n")), "server.bodyLimit");
   assertConfigError(() => resolveWith(home("jobs:\n  killGrace: [1]\n")), "jobs.killGrace");
   assertConfigError(() => resolveWith(home("db:\n  engine: mysql\n")), "db.engine");
+});
+
+test("db.url (or GRIDQ_DB_URL) selects PostgreSQL; db.engine must agree; the URL is never echoed", () => {
+  const url = "postgres://gridq:s3cret@db.example:5432/gridq";
+  const fromEnv = resolveWith(home(), { env: { GRIDQ_DB_URL: url } });
+  assert.deepEqual(fromEnv.db, {
+    engine: "postgres",
+    path: join(fromEnv.home, "gridq.db"),
+    url,
+    poolSize: 10,
+  });
+  const h = home(`db:\n  url: "postgresql://h/g"\n  engine: postgres\n  poolSize: 25\n`);
+  assert.deepEqual(resolveWith(h).db, {
+    engine: "postgres",
+    path: join(h, "gridq.db"),
+    url: "postgresql://h/g",
+    poolSize: 25,
+  });
+  // An empty variable leaves the default (SQLite), as for every optional setting.
+  assert.equal(resolveWith(home(), { env: { GRIDQ_DB_URL: "" } }).db.engine, "sqlite");
+  assertConfigError(() => resolveWith(home("db:\n  engine: postgres\n")), "db.url");
+  assertConfigError(
+    () => resolveWith(home(), { env: { GRIDQ_DB_URL: url }, overrides: { "db.engine": "sqlite" } }),
+    "db.engine",
+  );
+  assertConfigError(() => resolveWith(home("db:\n  poolSize: 0\n")), "db.poolSize");
+  const secret = "mysql://root:hunter2@h/db";
+  assert.throws(
+    () => resolveWith(home(), { env: { GRIDQ_DB_URL: secret } }),
+    (e: Error) => e instanceof ConfigError && e.message.includes("db.url") && !e.message.includes("hunter2"),
+  );
 });
 
 test("job account settings: a user maps to one account of its own; the old shared-account settings are refused", () => {

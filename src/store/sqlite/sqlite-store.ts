@@ -1,9 +1,10 @@
 // The SQLite engine: one database file in WAL mode, through node:sqlite and Kysely.
 
 import { chmodSync } from "node:fs";
-import { Kysely, sql } from "kysely";
+import { Kysely } from "kysely";
 import type { StoreCapabilities } from "../contract.ts";
 import { KyselyStore } from "../kysely-store.ts";
+import { migrateSchema, type SchemaHistory } from "../migrate-schema.ts";
 import type { Database } from "../schema.ts";
 import { NodeSqliteDatabase, nodeSqliteDialect } from "./node-sqlite-dialect.ts";
 
@@ -61,10 +62,12 @@ const MIGRATIONS: string[][] = [
   ],
 ];
 
+/** SQLite's schema history; BEGIN IMMEDIATE takes the write lock before the version is read. */
+export const SQLITE_SCHEMA: SchemaHistory = { steps: MIGRATIONS, begin: ["BEGIN IMMEDIATE"] };
+
 export class SqliteStore extends KyselyStore {
   readonly engine = "sqlite";
   readonly capabilities: StoreCapabilities = { multiProcess: false };
-  readonly #raw: NodeSqliteDatabase;
 
   constructor(path: string) {
     const raw = new NodeSqliteDatabase(path);
@@ -74,36 +77,11 @@ export class SqliteStore extends KyselyStore {
     // it returns, so it survives the process being killed (not a power cut: see docs).
     raw.raw.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON");
     super(new Kysely<Database>({ dialect: nodeSqliteDialect(raw) }));
-    this.#raw = raw;
   }
 
   async migrate(): Promise<void> {
-    const db = this.#raw.raw;
-    db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    const version = (): number => {
-      const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
-        | { value: string }
-        | undefined;
-      return row ? Number(row.value) : 0;
-    };
-    while (version() < MIGRATIONS.length) {
-      // BEGIN IMMEDIATE takes the write lock first, and the version is read again under it, so
-      // two processes starting together never run the same migration twice.
-      db.exec("BEGIN IMMEDIATE");
-      try {
-        const v = version();
-        if (v < MIGRATIONS.length) {
-          for (const stmt of MIGRATIONS[v]!) db.exec(stmt);
-          db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(
-            String(v + 1),
-          );
-        }
-        db.exec("COMMIT");
-      } catch (e) {
-        db.exec("ROLLBACK");
-        throw e;
-      }
-    }
-    await sql`SELECT 1`.execute(this.db);
+    // The write lock is taken first and the version read again under it, so two processes
+    // starting together never run the same migration twice.
+    await migrateSchema(this.db, SQLITE_SCHEMA, this.engine);
   }
 }
