@@ -218,19 +218,16 @@ export class JobRunner {
     };
     let child: ChildProcess;
     try {
-      const status = this.#disk.statusPath(lease.leaseId);
+      const paths = [
+        this.#disk.statusPath(lease.leaseId),
+        lease.directory,
+        lease.stdoutPath,
+        lease.stderrPath,
+      ];
       child = spawnAsAccount({
         account,
         script: WRAPPER,
-        args: [
-          "gridq-job",
-          lease.command,
-          status,
-          lease.directory,
-          lease.stdoutPath,
-          lease.stderrPath,
-          o.umask,
-        ],
+        args: ["gridq-job", lease.command, ...paths, o.umask],
         baseEnv: o.baseEnv,
         userEnv: lease.env,
         // The job's identity variables win over the submitter's.
