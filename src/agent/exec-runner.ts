@@ -2,14 +2,19 @@
 // account, in its own process group, output sent back as it comes; killed when the caller goes
 // away or the job ends.
 
-import { spawn } from "node:child_process";
 import type { AgentToServer, Lease, ServerToAgent } from "../protocol/agent-messages.ts";
+import { killOwnGroup, procStartOf } from "./proc.ts";
+import { RESTORE_ENV, spawnAsAccount } from "./spawn-as-account.ts";
 import type { UnixAccount } from "./unix-account.ts";
 
 type Exec = Extract<ServerToAgent, { type: "exec" }>;
 
-/** $1 command, $2 directory, $3 umask; the command runs with no positional parameters. */
-const EXEC_WRAPPER = `umask "$3"
+/**
+ * $1 command, $2 directory, $3 umask; the command runs with no positional parameters, after
+ * the submitter's variables are put back (hidden from setpriv, which starts as root).
+ */
+const EXEC_WRAPPER = `${RESTORE_ENV}
+umask "$3"
 cd -- "$2" 2>/dev/null || { echo "gridq exec: cannot enter $2 as $(id -un)" >&2; exit 126; }
 __gridq_cmd=$1
 set --
@@ -20,8 +25,8 @@ export class ExecRunner {
   readonly #accountFor: (l: Pick<Lease, "user">) => UnixAccount | null | { refused: string };
   readonly #baseEnv: Record<string, string>;
   readonly #umask: string;
-  /** Running execs: stream id → {jobId, pid}. */
-  readonly #running = new Map<number, { jobId: number; pid: number }>();
+  /** Running execs: stream id → {jobId, pid, its start time}. */
+  readonly #running = new Map<number, { jobId: number; pid: number; procStart: string | null }>();
 
   constructor(
     send: (m: AgentToServer) => void,
@@ -41,22 +46,24 @@ export class ExecRunner {
       this.#send({ type: "end", stream: m.stream, refused: account.refused });
       return;
     }
-    const who = account ? { HOME: account.home, USER: account.name, LOGNAME: account.name } : {};
-    const child = spawn("/bin/sh", ["-c", EXEC_WRAPPER, "gridq-exec", m.command, m.directory, this.#umask], {
-      // The wrapper enters the directory as the job's account (see WRAPPER in job-process.ts).
-      cwd: "/",
-      // Its own group, so a cancel kills everything it started.
-      detached: true,
+    // As the job's account with its supplementary groups, like the job itself; its own group,
+    // so a cancel kills everything it started. The wrapper enters the directory as the account.
+    const child = spawnAsAccount({
+      account,
+      script: EXEC_WRAPPER,
+      args: ["gridq-exec", m.command, m.directory, this.#umask],
+      baseEnv: this.#baseEnv,
+      userEnv: {},
+      // The server's variables for the exec (GRIDQ_JOB_ID, GRIDQ_NODE...).
+      fixedEnv: m.env,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...this.#baseEnv, ...who, ...m.env },
-      ...(account ? { uid: account.uid, gid: account.gid } : {}),
     });
     child.once("error", (e) => {
       this.#running.delete(m.stream);
       this.#send({ type: "end", stream: m.stream, error: `cannot run the command: ${e.message}` });
     });
     if (child.pid === undefined) return;
-    this.#running.set(m.stream, { jobId: m.jobId, pid: child.pid });
+    this.#running.set(m.stream, { jobId: m.jobId, pid: child.pid, procStart: procStartOf(child.pid) });
     child.stdout!.on("data", (d: Buffer) =>
       this.#send({ type: "data", stream: m.stream, fd: 1, chunk: d.toString("base64") }),
     );
@@ -73,22 +80,14 @@ export class ExecRunner {
 
   cancel(stream: number): void {
     const r = this.#running.get(stream);
-    if (r) killGroup(r.pid);
+    if (r) killOwnGroup(r, "SIGKILL");
   }
 
   killJob(jobId: number): void {
-    for (const r of this.#running.values()) if (r.jobId === jobId) killGroup(r.pid);
+    for (const r of this.#running.values()) if (r.jobId === jobId) killOwnGroup(r, "SIGKILL");
   }
 
   cancelAll(): void {
-    for (const r of this.#running.values()) killGroup(r.pid);
-  }
-}
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    // already gone
+    for (const r of this.#running.values()) killOwnGroup(r, "SIGKILL");
   }
 }

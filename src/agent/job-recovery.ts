@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import type { Lease } from "../protocol/agent-messages.ts";
 import type { JobStateDir, StartedRecord, StoredLease } from "./job-state-dir.ts";
+import { procStat } from "./proc.ts";
 import type { UnixAccount } from "./unix-account.ts";
 
 /** The environment variable naming a job's lease in its wrapper's environment (see findLeaseProcesses). */
@@ -36,10 +37,9 @@ function findLeaseProcesses(ids: ReadonlySet<string>): Map<string, FoundProcess[
   for (const d of entries) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      // f[0] state, f[3] session id: only a live session leader can be a job's wrapper.
-      if (f[3] !== d || f[0] === "Z") continue;
+      const p = procStat(d);
+      // Only a live session leader can be a job's wrapper.
+      if (!p || p.session !== d || p.state === "Z") continue;
       const entry = readFileSync(`/proc/${d}/environ`, "latin1")
         .split("\0")
         .find((e) => e.startsWith(`${LEASE_MARKER}=`));
@@ -48,7 +48,7 @@ function findLeaseProcesses(ids: ReadonlySet<string>): Map<string, FoundProcess[
       const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${d}/status`, "utf8"));
       if (!uid) continue;
       const list = found.get(id) ?? [];
-      list.push({ pid: Number(d), uid: Number(uid[1]), procStart: f[19] ?? null });
+      list.push({ pid: Number(d), uid: Number(uid[1]), procStart: p.start });
       found.set(id, list);
     } catch {
       // Gone meanwhile, or another account's process (EACCES): not ours.

@@ -3,14 +3,16 @@
 // SIGKILL after a grace period). The wrapper writes the exit status to the state dir, so a job
 // whose agent restarted is still followed (pid polled) and its result reported, exactly once.
 
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
 import { constants as osc } from "node:os";
 import type { JobReport, KnownLease, Lease } from "../protocol/agent-messages.ts";
 import { prepareUserFolder } from "./job-folder.ts";
-import { alive, hideFromRoot, killGroup, signalName, WRAPPER } from "./job-process.ts";
+import { alive, signalName, WRAPPER } from "./job-process.ts";
 import { findUnrecordedStarts, LEASE_MARKER } from "./job-recovery.ts";
-import { isSafeLeaseId, JobStateDir, procStartOf, type StartedRecord } from "./job-state-dir.ts";
+import { isSafeLeaseId, JobStateDir, type StartedRecord } from "./job-state-dir.ts";
+import { killOwnGroup, procStartOf } from "./proc.ts";
+import { spawnAsAccount } from "./spawn-as-account.ts";
 import type { UnixAccount } from "./unix-account.ts";
 
 export type Report = JobReport;
@@ -43,6 +45,8 @@ export interface RunnerOptions {
 interface Running {
   lease: Lease;
   pid: number | null;
+  /** The pid's start time when it was the job's (procStartOf): tells a reused pid apart. */
+  procStart: string | null;
   /** Set when this agent process spawned the job (it then gets the exit event). */
   child: ChildProcess | null;
   walltimeTimer: NodeJS.Timeout | null;
@@ -58,7 +62,6 @@ interface Running {
 }
 
 const now = () => Date.now() / 1000;
-const SETPRIV = "/usr/bin/setpriv";
 
 export class JobRunner {
   readonly #o: RunnerOptions;
@@ -99,6 +102,7 @@ export class JobRunner {
   /** Follow a process this agent did not spawn: walltime, and its end by polling. */
   #adopt(r: Running, started: StartedRecord): void {
     r.pid = started.pid;
+    r.procStart = started.procStart;
     // Said again: the previous agent may have died before its `started` reached the server (a
     // job left `launching`); a repeated one is a stale report the server ignores.
     this.#o.report({
@@ -165,6 +169,7 @@ export class JobRunner {
     const r: Running = {
       lease,
       pid: null,
+      procStart: null,
       child: null,
       walltimeTimer: null,
       startedAt: null,
@@ -211,31 +216,24 @@ export class JobRunner {
       ...(o.serverUrl || lease.serverUrl ? { GRIDQ_URL: (o.serverUrl ?? lease.serverUrl)! } : {}),
       ...(lease.site ? { GRIDQ_SITE: lease.site } : {}),
     };
-    const who = account ? { HOME: account.home, USER: account.name, LOGNAME: account.name } : {};
     let child: ChildProcess;
     try {
-      const status = this.#disk.statusPath(lease.leaseId);
-      const paths = [lease.directory, lease.stdoutPath, lease.stderrPath];
-      const argv = ["-c", WRAPPER, "gridq-job", lease.command, status, ...paths, o.umask];
-      // Node's uid/gid options drop supplementary groups; for an account that has some, setpriv
-      // (util-linux) sets them (initgroups) and then execs, so the pid stays the wrapper's. It
-      // costs one more exec per job, so only for accounts that need it.
-      const viaSetpriv = account !== null && account.groups.length > 0 && existsSync(SETPRIV);
-      // The job's identity variables win over the submitter's.
-      const own = Object.fromEntries(Object.entries(lease.env).filter(([k]) => !Object.hasOwn(ids, k)));
-      const [file, args] = viaSetpriv
-        ? [SETPRIV, [`--reuid=${account.uid}`, `--regid=${account.gid}`, "--init-groups", "/bin/sh", ...argv]]
-        : ["/bin/sh", argv];
-      child = spawn(file, args, {
-        // Not the job's directory: the spawn would enter it as root, before dropping to the
-        // job's account (a folder inside one the account may not cross); the wrapper enters it.
-        cwd: "/",
-        // A new session: the job is its own process group (stop and walltime kill it whole) and
-        // it outlives this agent process.
-        detached: true,
+      const paths = [
+        this.#disk.statusPath(lease.leaseId),
+        lease.directory,
+        lease.stdoutPath,
+        lease.stderrPath,
+      ];
+      child = spawnAsAccount({
+        account,
+        script: WRAPPER,
+        args: ["gridq-job", lease.command, ...paths, o.umask],
+        baseEnv: o.baseEnv,
+        userEnv: lease.env,
+        // The job's identity variables win over the submitter's.
+        fixedEnv: ids,
+        // The job is its own process group (stop and walltime kill it whole); it outlives us.
         stdio: "ignore",
-        env: { ...o.baseEnv, ...who, ...(viaSetpriv ? hideFromRoot(own) : own), ...ids },
-        ...(account && !viaSetpriv ? { uid: account.uid, gid: account.gid } : {}),
       });
     } catch (e) {
       throw new Error(`cannot start the job: ${(e as Error).message}`);
@@ -245,6 +243,7 @@ export class JobRunner {
       r.pid = child.pid;
       o.afterSpawn?.();
       const started = { pid: child.pid, procStart: procStartOf(child.pid), at: now() };
+      r.procStart = started.procStart;
       // Recorded before anything else can happen to the job: from here a restarted agent adopts
       // it. A failed write does not fail a job that runs: it is followed from memory, and a
       // restarted agent would find it by its GRIDQ_LEASE_ID.
@@ -312,7 +311,7 @@ export class JobRunner {
   /** The job's process is gone: build its result from the wrapper's status or the wait status. */
   #exited(r: Running, code: number | null, signal: NodeJS.Signals | null, adopted: boolean): void {
     // Whatever the leader left behind in its group goes with it, as OAR and Slurm do.
-    if (r.pid !== null) killGroup(r.pid, "SIGKILL");
+    if (r.pid !== null) killOwnGroup({ pid: r.pid, procStart: r.procStart }, "SIGKILL");
     rmSync(this.#nodefile(r.lease), { force: true });
     const why = this.#disk.readFailure(r.lease.leaseId);
     if (why) {
@@ -383,10 +382,11 @@ export class JobRunner {
   #terminate(r: Running): void {
     const pid = r.pid;
     if (pid === null || r.killTimer || r.result) return;
-    killGroup(pid, "SIGTERM");
+    const job = { pid, procStart: r.procStart };
+    killOwnGroup(job, "SIGTERM");
     r.killTimer = setTimeout(() => {
       r.sentKill = true;
-      killGroup(pid, "SIGKILL");
+      killOwnGroup(job, "SIGKILL");
     }, this.#o.killGrace * 1000);
   }
 

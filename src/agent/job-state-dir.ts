@@ -15,6 +15,7 @@
 //                              agent's, so a job cannot make the agent signal others)
 //   nodefiles/<job id>         the job's node file (0644)
 
+import { randomBytes } from "node:crypto";
 import {
   appendFileSync,
   chmodSync,
@@ -57,28 +58,6 @@ const ACKED_KEEP = 2000;
 
 export function isSafeLeaseId(id: string): boolean {
   return LEASE_ID.test(id);
-}
-
-/** A pid's state letter from /proc (`Z`: a zombie, gone but not reaped), or null. */
-export function procStateOf(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** Read a pid's start time from /proc (Linux), or null where /proc is not available. */
-export function procStartOf(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name (field 2) may hold spaces and parentheses: split after its last ')'.
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return rest[19] ?? null; // field 22 overall
-  } catch {
-    return null;
-  }
 }
 
 const LEASE_FILES = ["lease.json", "started.json", "result.json"];
@@ -142,6 +121,23 @@ export function ownDir(path: string, mode: number): void {
   chmodSync(path, mode);
 }
 
+/**
+ * ownDir for a folder in a place others can write (/tmp): a root agent renames aside what
+ * another account made there first (root may, even in a sticky folder) and makes its own, so
+ * a planted folder cannot stop it from starting. Anyone else gets ownDir's error.
+ */
+export function claimDir(path: string, mode: number): void {
+  try {
+    ownDir(path, mode);
+    return;
+  } catch (e) {
+    if (process.getuid?.() !== 0) throw e;
+  }
+  // An unguessable name: nobody can have put a non-empty folder there to make the rename fail.
+  renameSync(path, `${path}.not-ours-${randomBytes(6).toString("hex")}`);
+  ownDir(path, mode);
+}
+
 export class JobStateDir {
   readonly root: string;
   readonly runDir: string;
@@ -153,7 +149,7 @@ export class JobStateDir {
     ownDir(root, 0o700);
     ownDir(join(root, "jobs"), 0o700);
     // Traversable, not listable: a job's account reaches status/<its lease> and nothing else.
-    ownDir(runDir, 0o711);
+    claimDir(runDir, 0o711);
     ownDir(join(runDir, "status"), 0o711);
     ownDir(join(runDir, "nodefiles"), 0o755);
     this.#acked = new Set(this.#readAcked());

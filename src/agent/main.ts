@@ -9,6 +9,7 @@ import { MAX_AGENT_MESSAGE, webSocketChannel } from "../protocol/websocket-chann
 import { Agent } from "./agent.ts";
 import { type AccountRules, accountFor } from "./job-account.ts";
 import { defaultRunDir, removeRunDirIfEmpty } from "./run-dir.ts";
+import { jobBaseEnv } from "./spawn-as-account.ts";
 
 export interface RemoteAgentOptions {
   server: string;
@@ -40,14 +41,6 @@ export function agentUrl(server: string, site: string, node: string): string {
   u.pathname = `${u.pathname.replace(/\/+$/, "")}/3.0/sites/${encodeURIComponent(site)}/agents/connect`;
   u.search = new URLSearchParams({ node }).toString();
   return u.toString();
-}
-
-/** What a base environment for jobs keeps from the agent's: the basics, never its secrets. */
-export function jobBaseEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const keep = ["PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAME", "TMPDIR"];
-  const out: Record<string, string> = { SHELL: "/bin/sh" };
-  for (const k of keep) if (env[k] !== undefined) out[k] = env[k]!;
-  return out;
 }
 
 export class AgentRefused extends Error {}

@@ -1,15 +1,18 @@
 // Serves the server's `read` requests: sends a file's bytes from an offset over the agent
 // connection and, with `follow`, keeps sending what is appended until the job has ended.
 
-import { constants as fsc } from "node:fs";
-import { open, readlink, stat } from "node:fs/promises";
+import { constants as fsc, type Stats } from "node:fs";
+import { open, readlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { AgentToServer, ServerToAgent } from "../protocol/agent-messages.ts";
+import { uncrossedFolder } from "./job-folder.ts";
 import type { UnixAccount } from "./unix-account.ts";
 
 type Read = Extract<ServerToAgent, { type: "read" }>;
 
 const CHUNK = 64 * 1024;
+/** Linux open(2) O_PATH (Node does not export it; it passes numeric flags through). */
+const O_PATH = 0o10000000;
 /** How often a followed file is checked for new bytes (fs.watch misses writes on some filesystems). */
 const FOLLOW_POLL_MS = 200;
 
@@ -47,28 +50,42 @@ export class OutputSender {
     for (const a of this.#active.values()) a.canceled = true;
   }
 
+  /** Why the file checked as `fd` (opened O_PATH) is not served to `m.user`, or null. */
+  async #refusal(m: Read, fd: number, st: Stats): Promise<string | null> {
+    if (!st.isFile()) return `${m.path} is not a regular file`;
+    const account = this.#accountOf(m.user);
+    if (account === null) return null;
+    if ("refused" in account || st.uid !== account.uid || !(await reachable(fd, account))) {
+      return `${m.path} does not belong to the account of ${m.user}'s jobs`;
+    }
+    return null;
+  }
+
   async serve(m: Read): Promise<void> {
     const state = { canceled: false };
     this.#active.set(m.stream, state);
     let fh: Awaited<ReturnType<typeof open>> | null = null;
     try {
+      let where: Awaited<ReturnType<typeof open>>;
       try {
-        fh = await open(m.path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+        // O_PATH names the file without opening it: a device's driver, a FIFO's writer never see
+        // it, so a job's path to /dev/watchdog or a FIFO cannot make this (root) process open them.
+        where = await open(m.path, O_PATH | fsc.O_NOFOLLOW);
       } catch {
         this.#send({ type: "end", stream: m.stream, missing: true });
         return;
       }
-      const account = this.#accountOf(m.user);
-      const st = await fh.stat();
-      const refused = !st.isFile()
-        ? `${m.path} is not a regular file`
-        : account !== null &&
-            ("refused" in account || st.uid !== account.uid || !(await reachable(fh.fd, account)))
-          ? `${m.path} does not belong to the account of ${m.user}'s jobs`
-          : null;
-      if (refused) {
-        this.#send({ type: "end", stream: m.stream, refused });
-        return;
+      try {
+        const refused = await this.#refusal(m, where.fd, await where.stat());
+        if (refused) {
+          this.#send({ type: "end", stream: m.stream, refused });
+          return;
+        }
+        // Only a regular file the job's account could reach is opened for reading: through the
+        // O_PATH descriptor, so it is the very file checked, whatever the path now names.
+        fh = await open(`/proc/self/fd/${where.fd}`, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY);
+      } finally {
+        await where.close();
       }
       let pos = m.offset;
       const buf = Buffer.alloc(CHUNK);
@@ -109,20 +126,5 @@ async function reachable(fd: number, account: UnixAccount): Promise<boolean> {
     return false;
   }
   if (!real.startsWith("/")) return false;
-  for (let dir = dirname(real); ; dir = dirname(dir)) {
-    let st: Awaited<ReturnType<typeof stat>>;
-    try {
-      st = await stat(dir);
-    } catch {
-      return false; // deleted, or " (deleted)" appended: not reachable by a path
-    }
-    const bit =
-      st.uid === account.uid
-        ? 0o100
-        : st.gid === account.gid || account.groups.includes(st.gid)
-          ? 0o010
-          : 0o001;
-    if ((st.mode & bit) === 0) return false;
-    if (dir === "/") return true;
-  }
+  return uncrossedFolder(dirname(real), account) === null;
 }

@@ -2,8 +2,12 @@
 // Transports: Node IPC for the embedded agent, WebSocket (`/3.0/sites/{site}/agents/connect`,
 // one JSON message per text frame) for `gridq agent`. See docs/agents.md for the whole model.
 
-/** Bumped on any incompatible change; the server refuses a hello with another version. */
-export const AGENT_PROTOCOL_VERSION = 2;
+/**
+ * Bumped on any incompatible change; the server refuses a hello with another version.
+ * 3: jobs run as their submitter's account and `createDirectory` is honoured (an agent of
+ * version 2 ran them as `nobody` and ignored it).
+ */
+export const AGENT_PROTOCOL_VERSION = 3;
 
 /** Everything an agent needs to run one job's command; handed over once per lease. */
 export interface Lease {

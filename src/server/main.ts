@@ -10,7 +10,9 @@ import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import type { EmbeddedAgentOptions } from "../agent/embedded-main.ts";
 import { accountFor } from "../agent/job-account.ts";
+import { jobsFolderUnreachable } from "../agent/job-folder.ts";
 import { defaultRunDir, removeRunDirIfEmpty } from "../agent/run-dir.ts";
+import { jobBaseEnv } from "../agent/spawn-as-account.ts";
 import type { GridqConfig } from "../config/config.ts";
 import type { NodeInfo } from "../domain/node.ts";
 import type { AgentToServer, ServerToAgent } from "../protocol/agent-messages.ts";
@@ -91,6 +93,10 @@ export async function assemble(
     level: opts.logger === false ? "silent" : config.server.logLevel,
     redact: ["req.headers.authorization", "*.password", "*.token", "*.access_token"],
   });
+  // A root server runs jobs as their users' accounts: a jobs folder under a folder they cannot
+  // cross (the default data folder in /root, 0700) fails every job that names no directory.
+  const unreachable = process.getuid?.() === 0 ? jobsFolderUnreachable(config.jobs.defaultDirectory) : null;
+  if (unreachable) log.warn(unreachable);
   const store = openStore(config.db, {
     onError: (e) => log.warn({ err: e }, "a database connection failed"),
   });
@@ -252,7 +258,7 @@ function startEmbeddedAgent(
     },
     localRootUser,
     umask: config.jobs.umask,
-    baseEnv: jobBaseEnv(),
+    baseEnv: jobBaseEnv(process.env),
   } satisfies EmbeddedAgentOptions);
   let child: ChildProcess;
   let channel: ReturnType<typeof ipcChannel<AgentToServer, ServerToAgent>>;
@@ -386,12 +392,4 @@ function refreshCredentialsUrl(path: string, url: string, ca: string | undefined
 export function listensOnLoopbackOnly(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();
   return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
-}
-
-/** What a job inherits from the agent's environment: the basics, never the agent's secrets. */
-function jobBaseEnv(): Record<string, string> {
-  const keep = ["PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAME", "TMPDIR"];
-  const env: Record<string, string> = { SHELL: "/bin/sh" };
-  for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k]!;
-  return env;
 }
