@@ -20,7 +20,7 @@ export interface LockoutSettings {
   maxSeconds: number;
   /** Seconds without a failure after which a counter starts again from zero. */
   forgetAfter: number;
-  /** Password checks one address may have running at once; more get 429 at once. */
+  /** Password checks one address may have running at once for accounts not known there (429 past it). */
   perAddressChecks: number;
 }
 

@@ -128,11 +128,11 @@ export class Authenticator {
     }
     const user = await this.user(name);
     // Hash even for an unknown user, so response time does not reveal which names exist.
-    const ok = await this.#limiter.guard(address, () =>
+    const ok = await this.#limiter.guard(name, address, () =>
       user ? verifyPassword(user.passwordHash, password) : burnPasswordCheck(password),
     );
     if (!user || !ok) {
-      this.#limiter.failed(name, address, this.#deps.clock.now());
+      this.#limiter.failed(name, address, this.#deps.clock.now(), user !== undefined);
       throw new GridqError("GRIDQ_UNAUTHENTICATED", "invalid user name or password");
     }
     this.#limiter.succeeded(name, address);
