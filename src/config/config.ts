@@ -40,9 +40,11 @@ export interface GridqConfig {
     /** Seconds a client has to send a request's headers, and its whole request. */
     headersTimeout: number;
     requestTimeout: number;
-    /** Open connections at once, in total and from one client address (agents count too). */
+    /** Users' open connections at once, in total and from one client address (agents apart). */
     maxConnections: number;
     maxConnectionsPerClient: number;
+    /** Connections accepted over those caps for agents reconnecting only (connection-limits.ts). */
+    spareConnections: number;
   };
   /**
    * The embedded default's site; `cores` 0 means "detect this machine's". `nodes`, when not
@@ -238,6 +240,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       requestTimeout: 120,
       maxConnections: 2048,
       maxConnectionsPerClient: 256,
+      spareConnections: 256,
     },
     site: { name: "local", cluster: "local", cores: 0, nodes: [] },
     agents: {
@@ -425,6 +428,7 @@ function connectionLimits(g: (p: string) => unknown) {
     requestTimeout: t("requestTimeout"),
     maxConnections: n("maxConnections"),
     maxConnectionsPerClient: n("maxConnectionsPerClient"),
+    spareConnections: num("server.spareConnections", g("server.spareConnections"), 0, 1_000_000, true),
   };
   // Node refuses a headers timeout longer than the request's.
   if (limits.headersTimeout > limits.requestTimeout)

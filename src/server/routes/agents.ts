@@ -8,6 +8,7 @@ import { checkNodeCredential, issueNodeCredential } from "../../services/node-cr
 import { parseTime } from "../../services/node-metrics.ts";
 import { checkSite } from "../../services/query-jobs.ts";
 import type { AppServices } from "../app-services.ts";
+import { promoteToAgent } from "../connection-limits.ts";
 import { actorOf, parseAuthorization } from "../plugins/auth.ts";
 
 const siteParams = {
@@ -125,6 +126,8 @@ export async function agentRoutes(app: FastifyInstance, opts: { services: AppSer
           `no valid credential for node '${req.query.node}' of site '${req.params.site}'`,
         );
       }
+      // An agent's connection leaves the users' budget: streams cannot keep nodes from reconnecting.
+      promoteToAgent(req.raw.socket);
     },
     // A plain GET (no Upgrade) gets a clear error, not an empty 404.
     handler: async () => {
