@@ -37,6 +37,11 @@ export async function agentRoutes(app: FastifyInstance, opts: { services: AppSer
     },
     async (req, reply) => {
       const c = await issueNodeCredential(deps, actorOf(req), req.params.site, req.params.node);
+      // Issuing revokes the previous credential: an agent connected with it is let go now.
+      services.hub.disconnect(
+        req.params.node,
+        "the node's credential was replaced: restart with the new one",
+      );
       return reply.code(201).header("Cache-Control", "no-store").send(c);
     },
   );
