@@ -1,6 +1,6 @@
 // The store contract implemented once over Kysely; engines supply the connection and schema.
 
-import { type Kysely, sql } from "kysely";
+import { type ExpressionBuilder, type Kysely, sql } from "kysely";
 import type { JobEventRecord, JobRecord, NewJob, UserPatch, UserRecord } from "../domain/job.ts";
 import type { JobState } from "../domain/job-state.ts";
 import type {
@@ -402,18 +402,22 @@ export abstract class KyselyStore implements Store {
     return row?.digest;
   }
 
-  async updateUser(name: string, patch: UserPatch): Promise<boolean> {
+  async updateUser(name: string, patch: UserPatch, o: { keepAnAdmin?: boolean } = {}): Promise<boolean> {
     const set: { role?: string; disabled?: number; tokens_not_before?: number | null } = {};
     if (patch.role !== undefined) set.role = patch.role;
     if (patch.disabled !== undefined) set.disabled = patch.disabled ? 1 : 0;
     if (patch.tokensNotBefore !== undefined) set.tokens_not_before = patch.tokensNotBefore;
     if (Object.keys(set).length === 0) return (await this.getUser(name)) !== undefined;
-    const r = await this.db.updateTable("users").set(set).where("name", "=", name).executeTakeFirst();
+    let q = this.db.updateTable("users").set(set).where("name", "=", name);
+    if (o.keepAnAdmin) q = q.where((eb) => anotherAdminOr(eb, name));
+    const r = await q.executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
 
-  async deleteUser(name: string): Promise<boolean> {
-    const r = await this.db.deleteFrom("users").where("name", "=", name).executeTakeFirst();
+  async deleteUser(name: string, o: { keepAnAdmin?: boolean } = {}): Promise<boolean> {
+    let q = this.db.deleteFrom("users").where("name", "=", name);
+    if (o.keepAnAdmin) q = q.where((eb) => anotherAdminOr(eb, name));
+    const r = await q.executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
   }
 
@@ -429,4 +433,25 @@ export abstract class KyselyStore implements Store {
       .onConflict((oc) => oc.column("key").doUpdateSet({ value }))
       .execute();
   }
+}
+
+/**
+ * The row `name` is not an enabled admin, or another enabled admin exists: checked in the same
+ * statement as the change, so two admins disabling each other at once cannot both pass (SQLite
+ * runs one writing statement at a time; an engine with concurrent writers must lock the admins'
+ * rows or run this serializable).
+ */
+function anotherAdminOr(eb: ExpressionBuilder<Database, "users">, name: string) {
+  return eb.or([
+    eb("role", "<>", "admin"),
+    eb("disabled", "<>", 0),
+    eb.exists(
+      eb
+        .selectFrom("users as other")
+        .select("other.name")
+        .where("other.name", "<>", name)
+        .where("other.role", "=", "admin")
+        .where("other.disabled", "=", 0),
+    ),
+  ]);
 }
