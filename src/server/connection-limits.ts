@@ -3,19 +3,12 @@
 
 import type { Server } from "node:net";
 import type { Duplex } from "node:stream";
+import type { ConnectionSettings } from "../config/server-config.ts";
 import { GridqError } from "../domain/errors.ts";
 import { rawAnswer } from "./plugins/errors.ts";
 
-export interface ConnectionLimits {
-  /** Seconds. */
-  keepAliveTimeout: number;
-  headersTimeout: number;
-  requestTimeout: number;
-  maxConnections: number;
-  maxConnectionsPerClient: number;
-  /** Connections accepted over the caps, for agents reconnecting only. */
-  spareConnections: number;
-}
+/** The `server.*` connection settings (src/config/server-config.ts). */
+export type ConnectionLimits = ConnectionSettings;
 
 /** Largest request head (request line and headers) Node's parser accepts: its default, named. */
 export const MAX_HEADER_SIZE = 16 * 1024;

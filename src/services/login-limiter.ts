@@ -3,7 +3,7 @@
 // failure, up to a cap. In memory on purpose: see `LoginLimiter`.
 
 import { isIPv6 } from "node:net";
-import type { LockoutSettings } from "../config/config.ts";
+import type { LockoutSettings } from "../config/auth-config.ts";
 import { GridqError } from "../domain/errors.ts";
 
 interface Counter {
