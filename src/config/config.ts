@@ -5,24 +5,13 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { QueueDef } from "../domain/queues.ts";
+import { AUTH_DEFAULTS, type AuthSettings, authSettings } from "./auth-config.ts";
+import { bool, ConfigError, num, optStr, str } from "./config-values.ts";
 import { JOB_ACCOUNT_DEFAULTS, type JobAccountSettings, jobAccountSettings } from "./job-accounts-config.ts";
 import { queuesSetting } from "./queues-config.ts";
+import { CONNECTION_DEFAULTS, type ConnectionSettings, connectionSettings } from "./server-config.ts";
 
-/** Password guessing limits (src/services/login-limiter.ts applies them). */
-export interface LockoutSettings {
-  /** Failed logins for one account from one address that lock that pair (the tight limit). */
-  pairFailures: number;
-  /** Failed logins from one address, all accounts together (spraying many accounts). */
-  addressFailures: number;
-  /** Failed logins for one account, all addresses together (the loose, distributed limit). */
-  accountFailures: number;
-  /** Longest lockout in seconds: it lasts 1 s, then doubles with each further failure, up to this. */
-  maxSeconds: number;
-  /** Seconds without a failure after which a counter starts again from zero. */
-  forgetAfter: number;
-  /** Password checks one address may have running at once; more get 429 at once. */
-  perAddressChecks: number;
-}
+export { ConfigError } from "./config-values.ts";
 
 export interface GridqConfig {
   /** The data folder: database, keys, credentials, job outputs. */
@@ -35,15 +24,7 @@ export interface GridqConfig {
     /** Longest URL (path + query string) in bytes. */
     maxUrlLength: number;
     logLevel: string;
-    /** Seconds an idle keep-alive connection stays open. */
-    keepAliveTimeout: number;
-    /** Seconds a client has to send a request's headers, and its whole request. */
-    headersTimeout: number;
-    requestTimeout: number;
-    /** Open connections at once, in total and from one client address (agents count too). */
-    maxConnections: number;
-    maxConnectionsPerClient: number;
-  };
+  } & ConnectionSettings;
   /**
    * The embedded default's site; `cores` 0 means "detect this machine's". `nodes`, when not
    * empty, declares the site's nodes (each run by a `gridq agent`) and no embedded agent starts.
@@ -74,21 +55,7 @@ export interface GridqConfig {
    * connections per server.
    */
   db: { engine: "sqlite" | "postgres"; path: string; url: string | null; poolSize: number };
-  auth: {
-    /** Seconds a bearer token lives. */
-    tokenTtl: number;
-    /** Longest lifetime a client may ask for a token (the CLI asks for long-lived ones). */
-    maxTokenTtl: number;
-    /** Seconds a verified Basic credential is remembered (avoids one KDF run per request). */
-    basicCacheTtl: number;
-    /**
-     * Seconds a server trusts its copy of a user's row (exists, enabled, role, token stamp):
-     * the longest a change made through another server sharing the store takes to be seen here.
-     */
-    userCacheTtl: number;
-    /** Password guessing: lockouts per (account, address), address and account (login-limiter.ts). */
-    lockout: LockoutSettings;
-  };
+  auth: AuthSettings;
   jobs: {
     /** Seconds; used when neither `walltime` nor the resources give one. */
     defaultWalltime: number;
@@ -180,44 +147,6 @@ function setPath(obj: Plain, path: string, value: unknown): void {
   cur[keys.at(-1)!] = value;
 }
 
-export class ConfigError extends Error {}
-
-function num(path: string, v: unknown, min: number, max: number, integer = false): number {
-  // Number("") is 0: an empty variable (GRIDQ_PORT=) must be refused, not read as zero.
-  const n = typeof v === "string" ? (v.trim() === "" ? Number.NaN : Number(v)) : v;
-  if (
-    typeof n !== "number" ||
-    !Number.isFinite(n) ||
-    n < min ||
-    n > max ||
-    (integer && !Number.isInteger(n))
-  ) {
-    throw new ConfigError(
-      `config ${path}: expected ${integer ? "an integer" : "a number"} from ${min} to ${max}, got ${JSON.stringify(v)}`,
-    );
-  }
-  return n;
-}
-
-function bool(path: string, v: unknown): boolean {
-  if (typeof v === "boolean") return v;
-  if (v === "1" || v === "true" || v === "yes") return true;
-  if (v === "0" || v === "false" || v === "no" || v === "") return false;
-  throw new ConfigError(`config ${path}: expected true or false, got ${JSON.stringify(v)}`);
-}
-
-function str(path: string, v: unknown): string {
-  if (typeof v !== "string" || v === "") throw new ConfigError(`config ${path}: expected a non-empty string`);
-  return v;
-}
-
-/** An optional string: empty or absent is null. */
-function optStr(path: string, v: unknown): string | null {
-  if (v === undefined || v === null || v === "") return null;
-  if (typeof v !== "string") throw new ConfigError(`config ${path}: expected a string`);
-  return v;
-}
-
 export interface ResolveOptions {
   env: NodeJS.ProcessEnv;
   /** A YAML file; default `$GRIDQ_HOME/config.yaml` when it exists. */
@@ -239,11 +168,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       bodyLimit: 1024 * 1024,
       maxUrlLength: 8192,
       logLevel: "info",
-      keepAliveTimeout: 72,
-      headersTimeout: 20,
-      requestTimeout: 120,
-      maxConnections: 2048,
-      maxConnectionsPerClient: 256,
+      ...CONNECTION_DEFAULTS,
     },
     site: { name: "local", cluster: "local", cores: 0, nodes: [] },
     agents: {
@@ -256,20 +181,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
     reference: { path: "", prefix: "data/grid5000", branch: "", publicReads: true },
     agent: { node: "" },
     db: { engine: "", path: join(home, "gridq.db"), url: "", poolSize: 10 },
-    auth: {
-      tokenTtl: 4 * 3600,
-      maxTokenTtl: 30 * 86400,
-      basicCacheTtl: 60,
-      userCacheTtl: 5,
-      lockout: {
-        pairFailures: 5,
-        addressFailures: 30,
-        accountFailures: 100,
-        maxSeconds: 300,
-        forgetAfter: 3600,
-        perAddressChecks: 1,
-      },
-    },
+    auth: structuredClone(AUTH_DEFAULTS),
     jobs: {
       defaultWalltime: 3600,
       killGrace: 5,
@@ -313,7 +225,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
       bodyLimit: num("server.bodyLimit", g("server.bodyLimit"), 1024, 1024 * 1024 * 1024),
       maxUrlLength: num("server.maxUrlLength", g("server.maxUrlLength"), 256, 1024 * 1024),
       logLevel: str("server.logLevel", g("server.logLevel")),
-      ...connectionLimits(g),
+      ...connectionSettings(g),
     },
     site: {
       name: str("site.name", g("site.name")),
@@ -330,38 +242,7 @@ export function resolveConfig(opts: ResolveOptions): Readonly<GridqConfig> {
     },
     agent: { node: optStr("agent.node", g("agent.node")) },
     db: dbSettings(home, g),
-    auth: {
-      tokenTtl: num("auth.tokenTtl", g("auth.tokenTtl"), 1, 365 * 86400),
-      maxTokenTtl: num("auth.maxTokenTtl", g("auth.maxTokenTtl"), 1, 365 * 86400),
-      basicCacheTtl: num("auth.basicCacheTtl", g("auth.basicCacheTtl"), 0, 3600),
-      userCacheTtl: num("auth.userCacheTtl", g("auth.userCacheTtl"), 0, 60),
-      lockout: {
-        pairFailures: num("auth.lockout.pairFailures", g("auth.lockout.pairFailures"), 1, 100_000, true),
-        addressFailures: num(
-          "auth.lockout.addressFailures",
-          g("auth.lockout.addressFailures"),
-          1,
-          100_000,
-          true,
-        ),
-        accountFailures: num(
-          "auth.lockout.accountFailures",
-          g("auth.lockout.accountFailures"),
-          1,
-          100_000,
-          true,
-        ),
-        maxSeconds: num("auth.lockout.maxSeconds", g("auth.lockout.maxSeconds"), 1, 86400),
-        forgetAfter: num("auth.lockout.forgetAfter", g("auth.lockout.forgetAfter"), 1, 30 * 86400),
-        perAddressChecks: num(
-          "auth.lockout.perAddressChecks",
-          g("auth.lockout.perAddressChecks"),
-          1,
-          64,
-          true,
-        ),
-      },
-    },
+    auth: authSettings(g),
     jobs: {
       defaultWalltime: num("jobs.defaultWalltime", g("jobs.defaultWalltime"), 1, 365 * 86400),
       killGrace: num("jobs.killGrace", g("jobs.killGrace"), 0, 3600),
@@ -444,22 +325,6 @@ function agentTimes(g: (p: string) => unknown): GridqConfig["agents"] {
     metricsInterval: num("agents.metricsInterval", g("agents.metricsInterval"), 0, 3600),
     metricsHistory: num("agents.metricsHistory", g("agents.metricsHistory"), 1, 1_000_000, true),
   };
-}
-
-function connectionLimits(g: (p: string) => unknown) {
-  const t = (k: string) => num(`server.${k}`, g(`server.${k}`), 0.1, 86400);
-  const n = (k: string) => num(`server.${k}`, g(`server.${k}`), 1, 1_000_000, true);
-  const limits = {
-    keepAliveTimeout: t("keepAliveTimeout"),
-    headersTimeout: t("headersTimeout"),
-    requestTimeout: t("requestTimeout"),
-    maxConnections: n("maxConnections"),
-    maxConnectionsPerClient: n("maxConnectionsPerClient"),
-  };
-  // Node refuses a headers timeout longer than the request's.
-  if (limits.headersTimeout > limits.requestTimeout)
-    throw new ConfigError("config server.headersTimeout must not be longer than server.requestTimeout");
-  return limits;
 }
 
 const TLS_MODES = ["off", "self-signed", "files"] as const;

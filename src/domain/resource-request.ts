@@ -52,27 +52,25 @@ export interface ParseResourceOptions {
 
 /**
  * Parse an OAR walltime: `H`, `H:M` or `H:M:S` (hours first, as oarsub reads it); each part a
- * whole number. Returns seconds.
+ * whole number. Returns seconds. Errors name `field`, the field the client sent it in.
  */
-export function parseWalltime(text: string): number {
+export function parseWalltime(text: string, field = "walltime"): number {
   const t = text.trim();
   if (!/^\d+(:\d+){0,2}$/.test(t)) {
     throw new GridqError(
       "GRIDQ_INVALID_WALLTIME",
-      `walltime '${text}' is not of the form H, H:M or H:M:S (hours first)`,
-      { walltime: text },
+      `${field}: '${text}' is not of the form H, H:M or H:M:S (hours first)`,
+      { field },
     );
   }
   const [h = 0, m = 0, s = 0] = t.split(":").map(Number);
   const seconds = h * 3600 + m * 60 + s;
   // Beyond any queue's limit anyway; refused here so that no caller sees an inexact number.
   if (!Number.isSafeInteger(seconds)) {
-    throw new GridqError("GRIDQ_INVALID_WALLTIME", `walltime '${text}' is too long`, { walltime: text });
+    throw new GridqError("GRIDQ_INVALID_WALLTIME", `${field}: '${text}' is too long`, { field });
   }
   if (seconds <= 0) {
-    throw new GridqError("GRIDQ_INVALID_WALLTIME", `walltime '${text}' must be longer than zero`, {
-      walltime: text,
-    });
+    throw new GridqError("GRIDQ_INVALID_WALLTIME", `${field}: '${text}' must be longer than zero`, { field });
   }
   return seconds;
 }
@@ -224,7 +222,7 @@ export function parseResourceRequest(text: string, opts: ParseResourceOptions = 
     if (wt) {
       if (walltime !== null) throw bad(text, p.at + wt[1]!.length, "walltime given twice");
       try {
-        walltime = parseWalltime(wt[2]!);
+        walltime = parseWalltime(wt[2]!, "resources");
       } catch (e) {
         // Keep the walltime's own code, but point at it inside the request.
         if (e instanceof GridqError) {

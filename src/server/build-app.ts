@@ -11,7 +11,7 @@ import type { Logger as PinoLogger } from "pino";
 import { GridqError } from "../domain/errors.ts";
 import { errorSchema, jobSchema } from "../protocol/job-schemas.ts";
 import type { AppServices } from "./app-services.ts";
-import { capConnections, httpServerOptions, MAX_HEADER_SIZE } from "./connection-limits.ts";
+import { capConnections, httpServerOptions, MAX_HEADER_SIZE, refuseSpare } from "./connection-limits.ts";
 import { authPlugin } from "./plugins/auth.ts";
 import { clientErrorHandler, errorsPlugin } from "./plugins/errors.ts";
 import { prometheusPlugin } from "./plugins/prometheus.ts";
@@ -57,6 +57,15 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     clientErrorHandler: clientErrorHandler(cfg.maxUrlLength, MAX_HEADER_SIZE),
   }) as unknown as FastifyInstance;
   capConnections(app.server, cfg, Boolean(opts.https));
+  // A connection taken over the caps serves agents reconnecting only (connection-limits.ts).
+  app.addHook("onRequest", async (req, reply) => {
+    const agentRoute = req.routeOptions.config?.nodeAuth === true;
+    const refused = refuseSpare(req.raw.socket, req.headers.upgrade !== undefined, agentRoute, cfg);
+    if (refused) {
+      reply.header("connection", "close");
+      throw refused;
+    }
+  });
 
   app.addHook("onRequest", async (req, reply) => {
     reply.header("X-Request-Id", req.id);

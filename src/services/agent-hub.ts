@@ -28,6 +28,8 @@ interface Connected {
   site: string;
   channel: Channel;
   reads: AgentReads;
+  /** Connected with a node credential (a `gridq agent`), not the embedded agent. */
+  remote: boolean;
 }
 
 export class AgentHub implements AgentPort {
@@ -173,7 +175,12 @@ export class AgentHub implements AgentPort {
       // agents.suspectAfter, the node is `suspected` and the newcomer replaces it (below).
       return refuse(`node ${msg.node} already has a connected agent`, true);
     }
-    this.#agents.set(msg.node, { site, channel, reads: new AgentReads((m) => channel.send(m)) });
+    this.#agents.set(msg.node, {
+      site,
+      channel,
+      reads: new AgentReads((m) => channel.send(m)),
+      remote: expected !== undefined,
+    });
     // The old connection has gone silent: it is dropped, and reads in flight on it end now.
     previous?.reads.closeAll();
     previous?.channel.close();
@@ -206,6 +213,19 @@ export class AgentHub implements AgentPort {
       // Not acknowledged: the agent sends it again on its next connection (the error is logged).
       () => {},
     );
+  }
+
+  /**
+   * Close the connection of a node's remote agent, telling it why (a final refusal: it stops
+   * retrying). For a replaced credential: the old one no longer holds a live connection either.
+   */
+  disconnect(node: string, reason: string): boolean {
+    const c = this.#agents.get(node);
+    if (!c?.remote) return false;
+    this.#deps.log.warn({ node }, `agent disconnected: ${reason}`);
+    c.channel.send({ type: "reject", reason });
+    c.channel.close();
+    return true;
   }
 
   connected(site: string): ReadonlySet<string> {

@@ -128,11 +128,11 @@ export class Authenticator {
     }
     const user = await this.user(name);
     // Hash even for an unknown user, so response time does not reveal which names exist.
-    const ok = await this.#limiter.guard(address, () =>
+    const ok = await this.#limiter.guard(name, address, () =>
       user ? verifyPassword(user.passwordHash, password) : burnPasswordCheck(password),
     );
     if (!user || !ok) {
-      this.#limiter.failed(name, address, this.#deps.clock.now());
+      this.#limiter.failed(name, address, this.#deps.clock.now(), user !== undefined);
       throw new GridqError("GRIDQ_UNAUTHENTICATED", "invalid user name or password");
     }
     this.#limiter.succeeded(name, address);
@@ -161,7 +161,27 @@ export class Authenticator {
     if (user.tokensNotBefore !== null && claims.iat < user.tokensNotBefore) {
       throw revoked(`the tokens of '${user.name}' issued before ${isoOf(user.tokensNotBefore)} are revoked`);
     }
+    if (claims.kind === "job") await this.#jobTokenAlive(claims);
     return { ...this.#actorOf(user, claims), tokenExpires: claims.exp };
+  }
+
+  /**
+   * A job's token lives while its job may run: until its start (or the token's issue, before the
+   * start) plus its walltime *now* (an extension extends the token, a reduction shortens it)
+   * plus `JOB_TOKEN_SLACK`, and no longer than `JOB_TOKEN_SLACK` after its end. The job row is
+   * read afresh: the walltime may have changed on another server.
+   */
+  async #jobTokenAlive(claims: Extract<TokenClaims, { kind: "job" }>): Promise<void> {
+    const job = await this.#deps.store.getJob(claims.job);
+    const now = this.#deps.clock.now();
+    if (!job || job.site !== claims.site || job.user !== claims.sub) {
+      throw revoked(`the token's job ${claims.job} does not exist`);
+    }
+    const until = Math.min(
+      (job.startedAt ?? claims.iat) + job.walltime + JOB_TOKEN_SLACK,
+      job.stoppedAt === null ? Number.POSITIVE_INFINITY : job.stoppedAt + JOB_TOKEN_SLACK,
+    );
+    if (now > until) throw new GridqError("GRIDQ_TOKEN_EXPIRED", `the token of job ${job.id} has expired`);
   }
 
   /**
@@ -182,7 +202,8 @@ export class Authenticator {
 
   /**
    * The token a job gets (GRIDQ_TOKEN, for `gridq exec`): it names the job, acts as its
-   * submitter on that job only, and expires with the job's walltime plus `JOB_TOKEN_SLACK`.
+   * submitter on that job only, and expires with the job's walltime plus `JOB_TOKEN_SLACK`
+   * (its `exp` says the walltime granted now; `#jobTokenAlive` follows later changes).
    */
   async issueJobToken(job: Pick<JobRecord, "id" | "site" | "user" | "walltime">): Promise<string> {
     const exp = Math.ceil(this.#deps.clock.now()) + job.walltime + JOB_TOKEN_SLACK;

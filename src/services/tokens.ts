@@ -2,7 +2,7 @@
 // Accelerator clients) and a job's token (GRIDQ_TOKEN in a job's environment, scoped to that job).
 
 import { createHmac } from "node:crypto";
-import { errors as joseErrors, jwtVerify } from "jose";
+import { decodeJwt, errors as joseErrors, jwtVerify } from "jose";
 import { GridqError } from "../domain/errors.ts";
 import type { Clock } from "./context.ts";
 
@@ -48,20 +48,29 @@ export class TokenSigner {
     return { token: `${signed}.${mac}`, iat };
   }
 
-  /** The claims of a token signed by this key and not expired; throws 401 errors otherwise. */
+  /**
+   * The claims of a token signed by this key and not expired (a job's token: its expiry is the
+   * caller's to check against the job); throws 401 errors otherwise.
+   */
   async verify(token: string): Promise<TokenClaims> {
     const hit = this.#verified.get(token);
     if (hit) {
-      if (hit.exp > this.#clock.now()) return hit;
+      if (hit.kind === "job" || hit.exp > this.#clock.now()) return hit;
       this.#verified.delete(token);
       throw EXPIRED();
     }
     let claims: TokenClaims;
     try {
+      // A job's token lives as long as its job (walltime changes included): its `exp` is the
+      // walltime granted at issue, and the caller checks the job's current one instead
+      // (Authenticator.verifyToken). The signature is checked all the same.
+      const unverified = decodeJwt(token);
+      const at =
+        unverified.kind === TOKEN_KINDS.job && typeof unverified.iat === "number" ? unverified.iat : null;
       const { payload: p } = await jwtVerify(token, this.#secret, {
         issuer: "gridq",
         algorithms: ["HS256"],
-        currentDate: new Date(this.#clock.now() * 1000),
+        currentDate: new Date((at ?? this.#clock.now()) * 1000),
       });
       if (typeof p.sub !== "string" || typeof p.exp !== "number") throw new Error("no subject or expiry");
       // Tokens from before token kinds carry no `kind` (and a `role` that is no longer read):

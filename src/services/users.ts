@@ -16,25 +16,24 @@ async function existing(deps: ServiceDeps, name: string): Promise<UserRecord> {
   return user;
 }
 
-/** Refuse to leave the server without an enabled admin (nobody could administer it then). */
-async function keepAnAdmin(deps: ServiceDeps, user: UserRecord, what: string): Promise<void> {
-  if (user.role !== "admin" || user.disabled) return;
-  const others = (await deps.store.listUsers()).filter(
-    (u) => u.role === "admin" && !u.disabled && u.name !== user.name,
-  );
-  if (others.length === 0) {
-    throw new GridqError("GRIDQ_CONFLICT", `cannot ${what} '${user.name}': it is the last enabled admin`);
-  }
+/**
+ * Why a change the store refused (`keepAnAdmin`) did not happen: the user is gone, or it is the
+ * last enabled admin (nobody could administer the server then). The store checks and acts in one
+ * statement, so two admins disabling each other at once leave one enabled.
+ */
+async function refusal(deps: ServiceDeps, name: string, what: string): Promise<GridqError> {
+  if (!(await deps.store.getUser(name)))
+    return new GridqError("GRIDQ_NOT_FOUND", `no user '${name}'`, { name });
+  return new GridqError("GRIDQ_CONFLICT", `cannot ${what} '${name}': it is the last enabled admin`);
 }
 
 /** Delete a user: their credentials and every token stop working; their jobs stay. */
 export async function deleteUser(deps: ServiceDeps, auth: Authenticator, actor: Actor, name: string) {
   mustBeAdmin(actor, "delete users");
-  const user = await existing(deps, name);
-  await keepAnAdmin(deps, user, "delete");
-  const deleted = await deps.store.deleteUser(name);
+  await existing(deps, name);
+  const deleted = await deps.store.deleteUser(name, { keepAnAdmin: true });
   auth.userChanged(name);
-  if (!deleted) throw new GridqError("GRIDQ_NOT_FOUND", `no user '${name}'`, { name });
+  if (!deleted) throw await refusal(deps, name, "delete");
 }
 
 /** Disable (or enable again) a user: while disabled, their password and tokens are refused. */
@@ -46,10 +45,10 @@ export async function setUserDisabled(
   disabled: boolean,
 ): Promise<UserRecord> {
   mustBeAdmin(actor, disabled ? "disable users" : "enable users");
-  const user = await existing(deps, name);
-  if (disabled) await keepAnAdmin(deps, user, "disable");
-  await deps.store.updateUser(name, { disabled });
+  await existing(deps, name);
+  const done = await deps.store.updateUser(name, { disabled }, { keepAnAdmin: disabled });
   auth.userChanged(name);
+  if (!done) throw await refusal(deps, name, "disable");
   return existing(deps, name);
 }
 

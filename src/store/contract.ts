@@ -118,10 +118,14 @@ export interface Store {
   getUser(name: string): Promise<UserRecord | undefined>;
   listUsers(): Promise<UserRecord[]>;
   setPassword(name: string, passwordHash: string): Promise<boolean>;
-  /** Change a user's role, disabled flag or token stamp; false when there is no such user. */
-  updateUser(name: string, patch: UserPatch): Promise<boolean>;
-  /** Delete a user's row (their jobs stay); false when there was none. */
-  deleteUser(name: string): Promise<boolean>;
+  /**
+   * Change a user's role, disabled flag or token stamp; false when there is no such user, or
+   * (`keepAnAdmin`) when it is an enabled admin and no other enabled admin exists: checked and
+   * changed atomically.
+   */
+  updateUser(name: string, patch: UserPatch, o?: { keepAnAdmin?: boolean }): Promise<boolean>;
+  /** Delete a user's row (their jobs stay); false when there was none, or as `updateUser`. */
+  deleteUser(name: string, o?: { keepAnAdmin?: boolean }): Promise<boolean>;
 
   /**
    * Jobs that ended (terminated or error) at or after `since`, having started: what fair-share

@@ -1,6 +1,6 @@
 // The store contract implemented once over Kysely; engines supply the connection and schema.
 
-import { type Insertable, type Kysely, sql, type Transaction } from "kysely";
+import { type ExpressionBuilder, type Insertable, type Kysely, sql, type Transaction } from "kysely";
 import type { JobEventRecord, JobRecord, NewJob, UserPatch, UserRecord } from "../domain/job.ts";
 import type { JobState } from "../domain/job-state.ts";
 import * as outbox from "./agent-message-rows.ts";
@@ -46,6 +46,15 @@ export abstract class KyselyStore implements Store {
     _opts: { skipLocked: boolean },
   ): Promise<number[]> {
     return ids;
+  }
+
+  /**
+   * Run a change that must keep an enabled admin (it reads the admins' rows in its condition).
+   * One statement is enough where one writing statement excludes every other (SQLite); an
+   * engine with concurrent writers locks the admins' rows first.
+   */
+  protected keepingAnAdmin<T>(change: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    return change(this.db);
   }
 
   async close(): Promise<void> {
@@ -462,19 +471,27 @@ export abstract class KyselyStore implements Store {
     return row?.digest;
   }
 
-  async updateUser(name: string, patch: UserPatch): Promise<boolean> {
+  async updateUser(name: string, patch: UserPatch, o: { keepAnAdmin?: boolean } = {}): Promise<boolean> {
     const set: { role?: string; disabled?: number; tokens_not_before?: number | null } = {};
     if (patch.role !== undefined) set.role = patch.role;
     if (patch.disabled !== undefined) set.disabled = patch.disabled ? 1 : 0;
     if (patch.tokensNotBefore !== undefined) set.tokens_not_before = patch.tokensNotBefore;
     if (Object.keys(set).length === 0) return (await this.getUser(name)) !== undefined;
-    const r = await this.db.updateTable("users").set(set).where("name", "=", name).executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+    const change = async (db: Kysely<Database>) => {
+      let q = db.updateTable("users").set(set).where("name", "=", name);
+      if (o.keepAnAdmin) q = q.where((eb) => anotherAdminOr(eb, name));
+      return Number((await q.executeTakeFirst()).numUpdatedRows) > 0;
+    };
+    return o.keepAnAdmin ? this.keepingAnAdmin(change) : change(this.db);
   }
 
-  async deleteUser(name: string): Promise<boolean> {
-    const r = await this.db.deleteFrom("users").where("name", "=", name).executeTakeFirst();
-    return Number(r.numDeletedRows) > 0;
+  async deleteUser(name: string, o: { keepAnAdmin?: boolean } = {}): Promise<boolean> {
+    const change = async (db: Kysely<Database>) => {
+      let q = db.deleteFrom("users").where("name", "=", name);
+      if (o.keepAnAdmin) q = q.where((eb) => anotherAdminOr(eb, name));
+      return Number((await q.executeTakeFirst()).numDeletedRows) > 0;
+    };
+    return o.keepAnAdmin ? this.keepingAnAdmin(change) : change(this.db);
   }
 
   async getMeta(key: string): Promise<string | undefined> {
@@ -489,4 +506,25 @@ export abstract class KyselyStore implements Store {
       .onConflict((oc) => oc.column("key").doUpdateSet({ value }))
       .execute();
   }
+}
+
+/**
+ * The row `name` is not an enabled admin, or another enabled admin exists: checked in the same
+ * statement as the change, so two admins disabling each other at once cannot both pass (SQLite
+ * runs one writing statement at a time; PostgreSQL first locks the admins' rows, `keepingAnAdmin`,
+ * so the second statement starts after the first commits and sees its change).
+ */
+function anotherAdminOr(eb: ExpressionBuilder<Database, "users">, name: string) {
+  return eb.or([
+    eb("role", "<>", "admin"),
+    eb("disabled", "<>", 0),
+    eb.exists(
+      eb
+        .selectFrom("users as other")
+        .select("other.name")
+        .where("other.name", "<>", name)
+        .where("other.role", "=", "admin")
+        .where("other.disabled", "=", 0),
+    ),
+  ]);
 }

@@ -68,16 +68,19 @@ test("a success clears its pair only; the account lock spares addresses the acco
   assert.equal(lockedFor(m, "anyone", "evil", now), 1, "10 failures from one address lock it");
 });
 
-test("one address has at most perAddressChecks checks running; the next is refused at once", async () => {
+test("one address has at most perAddressChecks checks running for accounts not known there", async () => {
   const l = new LoginLimiter(settings);
   let release = () => {};
-  const running = l.guard("a1", () => new Promise<void>((r) => (release = r)));
+  const running = l.guard("bob", "a1", () => new Promise<void>((r) => (release = r)));
   await assert.rejects(
-    l.guard("a1", async () => {}),
+    l.guard("carol", "a1", async () => {}),
     (e: GridqError) => e.code === "GRIDQ_RATE_LIMITED" && e.details?.retry_after === 1,
   );
-  await l.guard("a2", async () => {});
+  await l.guard("carol", "a2", async () => {});
+  // An account that logged in from a1 is bounded by its own pair only.
+  l.succeeded("alice", "a1");
+  await l.guard("alice", "a1", async () => {});
   release();
   await running;
-  await l.guard("a1", async () => {});
+  await l.guard("carol", "a1", async () => {});
 });

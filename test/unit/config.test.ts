@@ -47,6 +47,7 @@ test("defaults, with the data folder from GRIDQ_HOME", () => {
       requestTimeout: 120,
       maxConnections: 2048,
       maxConnectionsPerClient: 256,
+      spareConnections: 256,
     },
     site: { name: "local", cluster: "local", cores: 0, nodes: [] },
     agents: {

@@ -3,6 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { type Envelope, parseFormat, toCsv } from "../../domain/accelerator-fields.ts";
 import { GridqError } from "../../domain/errors.ts";
+import { parseWalltime } from "../../domain/resource-request.ts";
 import { cancelJob } from "../../services/cancel-job.ts";
 import { forgetJob } from "../../services/forget-job.ts";
 import {
@@ -90,6 +91,15 @@ const IGNORED_KEYS = new Set([
 ]);
 const ENV_NAMES = new Set(["SNAPSHOT", "DEFAULT", "BASE", "D"]);
 
+/** A walltime error (a queue's limit) named for the field the Accelerator client sent: `autokill`. */
+function asAutokill(e: unknown): unknown {
+  if (!(e instanceof GridqError) || e.details?.field !== "walltime") return e;
+  return new GridqError(e.code, e.message.replace(/^walltime\b/, "autokill"), {
+    ...e.details,
+    field: "autokill",
+  });
+}
+
 const bad = (field: string, why: string) => new GridqError("GRIDQ_VALIDATION", `${field}: ${why}`, { field });
 
 const str = (body: Record<string, unknown>, key: string): string | undefined => {
@@ -164,9 +174,12 @@ export function submissionOf(raw: unknown): SubmitJobInput {
   if (project !== undefined) input.project = project;
   if (body.autokill !== undefined) {
     const k = body.autokill;
-    if ((typeof k !== "number" && typeof k !== "string") || (typeof k === "number" && !(k > 0)))
-      throw bad("autokill", "must be seconds above 0");
-    input.walltime = /^\d+$/.test(String(body.autokill)) ? Number(body.autokill) : String(body.autokill);
+    if (typeof k === "string")
+      input.walltime = /^\d+$/.test(k.trim()) ? Number(k) : parseWalltime(k, "autokill");
+    else if (typeof k === "number" && Number.isSafeInteger(k) && k > 0) input.walltime = k;
+    else throw bad("autokill", "must be whole seconds above 0, or H:M:S");
+    if (!Number.isSafeInteger(input.walltime) || (input.walltime as number) <= 0)
+      throw bad("autokill", "must be whole seconds above 0, or H:M:S");
   }
   return input;
 }
@@ -294,7 +307,10 @@ export async function acceleratorV3Routes(app: FastifyInstance, opts: Accelerato
     },
     async (req, reply) => {
       const site = queueSite(deps);
-      const job = await submitJob(deps, services.inbox, actorOf(req), site, submissionOf(req.body));
+      const input = submissionOf(req.body);
+      const job = await submitJob(deps, services.inbox, actorOf(req), site, input).catch((e: unknown) => {
+        throw "autokill" in (req.body as object) ? asAutokill(e) : e;
+      });
       return sendEnvelope(reply, queryOf(req).format, submittedEnvelope(job), 201);
     },
   );

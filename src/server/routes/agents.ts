@@ -8,6 +8,7 @@ import { checkNodeCredential, issueNodeCredential } from "../../services/node-cr
 import { parseTime } from "../../services/node-metrics.ts";
 import { checkSite } from "../../services/query-jobs.ts";
 import type { AppServices } from "../app-services.ts";
+import { promoteToAgent } from "../connection-limits.ts";
 import { actorOf, parseAuthorization } from "../plugins/auth.ts";
 
 const siteParams = {
@@ -36,6 +37,11 @@ export async function agentRoutes(app: FastifyInstance, opts: { services: AppSer
     },
     async (req, reply) => {
       const c = await issueNodeCredential(deps, actorOf(req), req.params.site, req.params.node);
+      // Issuing revokes the previous credential: an agent connected with it is let go now.
+      services.hub.disconnect(
+        req.params.node,
+        "the node's credential was replaced: restart with the new one",
+      );
       return reply.code(201).header("Cache-Control", "no-store").send(c);
     },
   );
@@ -125,6 +131,8 @@ export async function agentRoutes(app: FastifyInstance, opts: { services: AppSer
           `no valid credential for node '${req.query.node}' of site '${req.params.site}'`,
         );
       }
+      // An agent's connection leaves the users' budget: streams cannot keep nodes from reconnecting.
+      promoteToAgent(req.raw.socket);
     },
     // A plain GET (no Upgrade) gets a clear error, not an empty 404.
     handler: async () => {

@@ -60,4 +60,18 @@ export class PostgresStore extends KyselyStore {
     if (opts.skipLocked) q = q.skipLocked();
     return (await q.execute()).map((r) => Number(r.id));
   }
+
+  /** The admins' rows locked in name order first: two such changes run one after the other. */
+  protected override keepingAnAdmin<T>(change: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx
+        .selectFrom("users")
+        .select("name")
+        .where("role", "=", "admin")
+        .orderBy("name")
+        .forUpdate()
+        .execute();
+      return change(trx);
+    });
+  }
 }
