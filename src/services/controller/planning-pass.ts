@@ -216,7 +216,7 @@ export class PlanningPass {
       )
         continue;
       const job = this.#view.get(planned.id);
-      if (!job || job.state !== "waiting" || job.dependencies.length > 0) continue;
+      if (job?.state !== "waiting" || job.dependencies.length > 0) continue;
       let start: JobStart | null = null;
       try {
         start = session.startNow(waitingJob(job, this.#request(job), queues));
