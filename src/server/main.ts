@@ -161,12 +161,11 @@ export async function assemble(
   }
   const deps: ServiceDeps = { store, clock: systemClock, config, nodes, log };
   const auth = new Authenticator(deps, loadOrCreateKey(join(config.home, "jwt.key")));
-  const plane = createControlPlane(deps);
+  // Jobs call the server for `gridq exec` with a token scoped to the job (its nodes, its walltime).
+  const plane = createControlPlane(deps, { jobToken: (job) => auth.issueJobToken(job) });
   const { hub, controller } = plane;
   inbox = plane.inbox;
   const services: AppServices = { deps, auth, hub, port: plane.port, inbox: plane.inbox, controller };
-  // Jobs call the server for `gridq exec` with a token scoped to the job (its nodes, its walltime).
-  hub.setJobAccess({ token: (job) => auth.issueJobToken(job) });
 
   const me = userInfo();
   // A root server's jobs run as their submitters' accounts: a user the embedded agent would

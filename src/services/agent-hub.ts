@@ -40,25 +40,29 @@ export class AgentHub implements AgentPort {
   readonly #server: string;
   readonly #agents = new Map<string, Connected>();
   readonly metrics: NodeMetrics;
-  #jobToken: ((job: JobRecord) => Promise<string>) | null = null;
+  readonly #jobToken: ((job: JobRecord) => Promise<string>) | null;
   #publicUrl: string | null = null;
 
   /**
    * `inbox`: where agents' facts go; `liveness`: told of every message heard from a node;
    * `server`: this server's name in the store's rows of who holds which connection.
    */
-  constructor(deps: ServiceDeps, o: { inbox: FactSink; liveness: NodeLiveness; server: string }) {
+  constructor(
+    deps: ServiceDeps,
+    o: {
+      inbox: FactSink;
+      liveness: NodeLiveness;
+      server: string;
+      /** The token a job gets for its own calls to the server (`gridq exec`). */
+      jobToken?: (job: JobRecord) => Promise<string>;
+    },
+  ) {
     this.#deps = deps;
     this.#inbox = o.inbox;
     this.#liveness = o.liveness;
     this.#server = o.server;
+    this.#jobToken = o.jobToken ?? null;
     this.metrics = new NodeMetrics(deps.config.agents.metricsHistory);
-  }
-
-  /** Give jobs a token for their own calls to the server (`gridq exec`), and its URL. */
-  setJobAccess(o: { token: (job: JobRecord) => Promise<string>; url?: string }): void {
-    this.#jobToken = o.token;
-    if (o.url) this.#publicUrl = o.url;
   }
 
   setPublicUrl(url: string): void {

@@ -3,6 +3,7 @@
 // (server/main.ts, tests) build it here so that every one wires it the same way.
 
 import { hostname } from "node:os";
+import type { JobRecord } from "../domain/job.ts";
 import { AgentHub } from "./agent-hub.ts";
 import type { ServiceDeps } from "./context.ts";
 import { AgentDelivery } from "./controller/agent-delivery.ts";
@@ -35,10 +36,16 @@ export interface ControlPlane {
  * site (default: on a store several servers share, a lease row per site; else this server);
  * `shared`: other servers use the store too (default: the store says so), so messages for agents
  * held elsewhere go through the store and each tick delivers those for agents held here.
+ * `jobToken`: the token a job gets for its own calls to the server (`gridq exec`), if any.
  */
 export function createControlPlane(
   deps: ServiceDeps,
-  o: { server?: string; leadership?: Leadership; shared?: boolean } = {},
+  o: {
+    server?: string;
+    leadership?: Leadership;
+    shared?: boolean;
+    jobToken?: (job: JobRecord) => Promise<string>;
+  } = {},
 ): ControlPlane {
   const shared = o.shared ?? deps.store.capabilities.multiProcess;
   const inbox = new Inbox();
@@ -49,7 +56,12 @@ export function createControlPlane(
     (deps.store.capabilities.multiProcess
       ? new LeaseLeadership(deps, { server, ttl: LEADER_LEASE_SECONDS })
       : soleLeadership);
-  const hub = new AgentHub(deps, { inbox, liveness, server });
+  const hub = new AgentHub(deps, {
+    inbox,
+    liveness,
+    server,
+    ...(o.jobToken ? { jobToken: o.jobToken } : {}),
+  });
   // One server alone reaches every agent through its hub, and nothing else changes the store.
   const port = shared ? new RoutedPort(deps, { local: hub, holders: liveness }) : hub;
   const delivery = shared ? new AgentDelivery(deps, { local: hub }) : undefined;
